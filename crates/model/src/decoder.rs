@@ -51,7 +51,7 @@ impl KvCache {
 
     fn append(&mut self, layer: usize, k: Tensor, v: Tensor) -> Result<(Tensor, Tensor)> {
         let kv = match self.layers[layer].take() {
-            None => (k, v),
+            None => (k.contiguous()?, v.contiguous()?),
             Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
         };
         self.layers[layer] = Some(kv.clone());

@@ -145,6 +145,14 @@ impl PeftAdapter {
         if config.r == 0 {
             return Err(err("r = 0".into()));
         }
+        for key in ["rank_pattern", "alpha_pattern"] {
+            if config.rest.get(key).and_then(|v| v.as_object()).is_some_and(|m| !m.is_empty()) {
+                return Err(err(format!("a non-empty {key} is not supported")));
+            }
+        }
+        if config.rest.get("modules_to_save").is_some_and(|v| !v.is_null()) {
+            return Err(err("modules_to_save is not supported".into()));
+        }
         let st = dir.join("adapter_model.safetensors");
         if !st.is_file() {
             return Err(err("adapter_model.safetensors is missing".into()));

@@ -59,6 +59,18 @@ impl Qwen2AudioModel {
         dtype: DType,
         adapters: &dyn AdapterSource,
     ) -> Result<Self> {
+        // SAFETY: the files are memory-mapped read-only; they must not change while loaded.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files.weights, dtype, device) }
+            .map_err(|e| Error::Checkpoint {
+                path: files.dir.clone(),
+                msg: e.to_string(),
+            })?;
+        Self::build(files, vb, adapters)
+    }
+
+    /// Builds the network from `vb` (the checkpoint's key layout). A trainer passes a
+    /// `VarBuilder` over `Var`s for full finetuning; inference passes the memory map.
+    pub fn build(files: &ModelFiles, vb: VarBuilder, adapters: &dyn AdapterSource) -> Result<Self> {
         let config = Qwen2AudioConfig::from_file(&files.config)?;
         let generation = match &files.generation_config {
             Some(p) => GenerationConfig::from_file_or_default(p)?,
@@ -74,12 +86,7 @@ impl Qwen2AudioModel {
                 ),
             });
         }
-        // SAFETY: the files are memory-mapped read-only; they must not change while loaded.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files.weights, dtype, device) }
-            .map_err(|e| Error::Checkpoint {
-                path: files.dir.clone(),
-                msg: e.to_string(),
-            })?;
+        let (device, dtype) = (vb.device().clone(), vb.dtype());
         let ctx = |e: Error| match e {
             Error::Candle(c) => Error::Checkpoint {
                 path: files.dir.clone(),
@@ -110,7 +117,7 @@ impl Qwen2AudioModel {
             encoder,
             projector,
             decoder,
-            device: device.clone(),
+            device,
             dtype,
         })
     }

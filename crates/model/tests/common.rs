@@ -1,0 +1,81 @@
+//! Shared helpers for the model crate's integration tests: the committed tiny reference model
+//! and the golden outputs `scripts/make_model_fixtures.py` wrote with transformers 4.57.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use candle_core::{DType, Device, Tensor};
+use model::Qwen2AudioModel;
+
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/tiny"))
+}
+
+pub fn reference() -> HashMap<String, Tensor> {
+    candle_core::safetensors::load(fixtures().join("reference.safetensors"), &Device::Cpu).unwrap()
+}
+
+pub fn cases() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(fixtures().join("cases.json")).unwrap()).unwrap()
+}
+
+pub fn case(name: &str) -> serde_json::Value {
+    cases()["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no case {name}"))
+        .clone()
+}
+
+pub fn tiny() -> Qwen2AudioModel {
+    let dir = fixtures().join("model");
+    Qwen2AudioModel::from_source(dir.to_str().unwrap(), &Device::Cpu, DType::F32, None).unwrap()
+}
+
+pub fn clip(model: &Qwen2AudioModel, file: &str) -> model::AudioInput {
+    let samples = audio::load_mono_16k(&fixtures().join("clips").join(file)).unwrap();
+    model.features(&samples, audio::LongAudio::Truncate).unwrap()
+}
+
+/// The clips and user prompt of a case, as a sequence built with the chat template.
+pub fn sequence(model: &Qwen2AudioModel, name: &str) -> model::model::Sequence {
+    let c = case(name);
+    let clips: Vec<_> = c["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| clip(model, f.as_str().unwrap()))
+        .collect();
+    let msg = model::prompt::Message::user_with_audio(clips.len(), c["prompt"].as_str().unwrap());
+    model.chat_sequence(&[msg], clips).unwrap()
+}
+
+pub fn ids(t: &Tensor) -> Vec<u32> {
+    t.to_dtype(DType::I64)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<i64>()
+        .unwrap()
+        .into_iter()
+        .map(|x| x as u32)
+        .collect()
+}
+
+pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.dims(), b.dims(), "shapes differ");
+    (a.to_dtype(DType::F32).unwrap() - b.to_dtype(DType::F32).unwrap())
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}

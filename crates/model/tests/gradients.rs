@@ -1,0 +1,88 @@
+//! Every parameter that full finetuning or LoRA would train receives a non-zero gradient:
+//! no op on the training path (encoder, projector, decoder) cuts the autograd graph.
+
+mod common;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Tensor, Var, D};
+use candle_nn::VarBuilder;
+use common::*;
+use model::lora::{AdapterSource, LoraWeights};
+use model::Qwen2AudioModel;
+
+/// Cross-entropy of the next token at every position after the audio (a stand-in for the
+/// trainer's answer-only loss).
+fn loss(model: &Qwen2AudioModel) -> Tensor {
+    let seq = sequence(model, "pair");
+    let batch = model.batch(std::slice::from_ref(&seq)).unwrap();
+    let hidden = model.forward_hidden(&batch, None).unwrap().squeeze(0).unwrap();
+    let t = hidden.dim(0).unwrap();
+    let start = t - 12;
+    let logits = model.decoder.logits(&hidden.narrow(0, start, 11).unwrap()).unwrap();
+    let targets: Vec<u32> = seq.ids[start + 1..].to_vec();
+    let targets = Tensor::from_vec(targets, 11, &Device::Cpu).unwrap();
+    candle_nn::loss::cross_entropy(&logits, &targets).unwrap()
+}
+
+fn assert_nonzero(name: &str, g: Option<&Tensor>) {
+    let g = g.unwrap_or_else(|| panic!("{name}: no gradient"));
+    let n = g.abs().unwrap().flatten_all().unwrap().max(D::Minus1).unwrap().to_scalar::<f32>().unwrap();
+    assert!(n > 0.0, "{name}: zero gradient");
+}
+
+#[test]
+fn full_finetuning_reaches_every_weight() {
+    let files = model::checkpoint::resolve(fixtures().join("model").to_str().unwrap()).unwrap();
+    let tensors = candle_core::safetensors::load(&files.weights[0], &Device::Cpu).unwrap();
+    let vars: HashMap<String, Var> = tensors
+        .iter()
+        .map(|(k, t)| (k.clone(), Var::from_tensor(t).unwrap()))
+        .collect();
+    let as_tensors = vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
+    let vb = VarBuilder::from_tensors(as_tensors, DType::F32, &Device::Cpu);
+    let model = Qwen2AudioModel::build(&files, vb, &model::lora::NoAdapters).unwrap();
+    let grads = loss(&model).backward().unwrap();
+    assert!(vars.len() > 40);
+    for (name, v) in &vars {
+        assert_nonzero(name, grads.get(v.as_tensor()));
+    }
+}
+
+/// Gives every linear layer a LoRA pair of `Var`s, with B non-zero so A's gradient is too.
+struct AllLinear {
+    vars: RefCell<Vec<(String, Var)>>,
+}
+
+impl AdapterSource for AllLinear {
+    fn lora_for(&self, module: &str, i: usize, o: usize, dtype: DType, dev: &Device) -> model::Result<Option<LoraWeights>> {
+        let r = 4;
+        let a = Var::from_tensor(&(Tensor::randn(0f32, 0.1, (r, i), dev)?.to_dtype(dtype)?))?;
+        let b = Var::from_tensor(&(Tensor::randn(0f32, 0.1, (o, r), dev)?.to_dtype(dtype)?))?;
+        let w = LoraWeights {
+            a: a.as_tensor().clone(),
+            b: b.as_tensor().clone(),
+            scale: 2.0,
+        };
+        self.vars.borrow_mut().push((format!("{module}.lora_A"), a));
+        self.vars.borrow_mut().push((format!("{module}.lora_B"), b));
+        Ok(Some(w))
+    }
+}
+
+#[test]
+fn lora_on_every_linear_gets_gradients() {
+    let files = model::checkpoint::resolve(fixtures().join("model").to_str().unwrap()).unwrap();
+    let src = AllLinear {
+        vars: RefCell::new(vec![]),
+    };
+    let model = Qwen2AudioModel::load(&files, &Device::Cpu, DType::F32, &src).unwrap();
+    let grads = loss(&model).backward().unwrap();
+    let vars = src.vars.borrow();
+    // 2 encoder layers × 6 + projector + 2 decoder layers × 7 linears, A and B each.
+    assert_eq!(vars.len(), 2 * (2 * 6 + 1 + 2 * 7));
+    for (name, v) in vars.iter() {
+        assert_nonzero(name, grads.get(v.as_tensor()));
+    }
+}
