@@ -12,6 +12,7 @@ pub mod decoder;
 pub mod device;
 pub mod encoder;
 pub mod error;
+mod frozen;
 pub mod generate;
 pub mod lora;
 pub mod model;
