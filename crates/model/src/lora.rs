@@ -7,6 +7,8 @@
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -21,12 +23,62 @@ pub struct LoraWeights {
     /// [out, r]
     pub b: Tensor,
     pub scale: f64,
+    /// Dropout on the adapter's input while training.
+    pub dropout: Option<LoraDropout>,
+}
+
+/// Dropout whose masks are a pure function of (seed, module key, element index), so a resumed
+/// run, a recomputation or another device draws the same masks. The trainer sets the seed per
+/// micro-batch; seed 0 switches dropout off (evaluation).
+#[derive(Debug, Clone)]
+pub struct LoraDropout {
+    pub p: f32,
+    /// Distinguishes modules (a hash of the module path).
+    pub key: u64,
+    pub seed: Arc<AtomicU64>,
+}
+
+impl LoraDropout {
+    /// x [rows, in] with elements zeroed with probability p and the rest scaled by 1/(1-p).
+    fn apply(&self, x: &Tensor) -> Result<Tensor> {
+        let seed = self.seed.load(Ordering::Relaxed);
+        if seed == 0 || self.p <= 0.0 {
+            return Ok(x.clone());
+        }
+        let n = x.elem_count();
+        let base = seed ^ self.key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let keep = 1.0 / (1.0 - self.p);
+        let threshold = (self.p as f64 * (1u64 << 24) as f64) as u64;
+        let mask: Vec<f32> = (0..n as u64)
+            .map(|i| {
+                let u = splitmix(base.wrapping_add(i.wrapping_mul(0xD1B5_4A32_D192_ED03))) >> 40;
+                if u < threshold {
+                    0.0
+                } else {
+                    keep
+                }
+            })
+            .collect();
+        let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
+        Ok((x * mask)?)
+    }
+}
+
+/// SplitMix64's output function: a good 64-bit mix of `z`.
+pub fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 impl LoraWeights {
-    /// x: [rows, in] → s · (x Aᵀ) Bᵀ, computed in the adapter's dtype, returned in x's.
+    /// x: [rows, in] → s · (dropout(x) Aᵀ) Bᵀ, computed in the adapter's dtype, returned in x's.
     pub fn delta(&self, x: &Tensor) -> Result<Tensor> {
-        let xd = x.to_dtype(self.a.dtype())?;
+        let mut xd = x.to_dtype(self.a.dtype())?;
+        if let Some(d) = &self.dropout {
+            xd = d.apply(&xd)?;
+        }
         let h = xd.matmul(&self.a.t()?)?.matmul(&self.b.t()?)?;
         Ok((h * self.scale)?.to_dtype(x.dtype())?)
     }
@@ -223,6 +275,7 @@ impl AdapterSource for PeftAdapter {
             a: a.to_dtype(dtype)?.to_device(device)?,
             b: b.to_dtype(dtype)?.to_device(device)?,
             scale: self.config.scale(),
+            dropout: None,
         }))
     }
 }

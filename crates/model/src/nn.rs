@@ -52,9 +52,9 @@ impl Linear {
         let in_dim = dims[dims.len() - 1];
         let rows: usize = dims[..dims.len() - 1].iter().product();
         let x2 = x.reshape((rows, in_dim))?;
-        // A trained weight (full finetuning) takes candle's matmul and its full backward; a
-        // frozen one only passes the gradient on to x.
-        let mut y = if self.weight.is_variable() {
+        // A trained weight (full finetuning: a Var, or a cast of one) takes candle's matmul and
+        // its full backward; a frozen one only passes the gradient on to x.
+        let mut y = if self.weight.track_op() {
             x2.matmul(&self.weight.t()?)?
         } else {
             crate::frozen::frozen_matmul(&x2, &self.weight)?

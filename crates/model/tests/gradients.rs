@@ -64,6 +64,7 @@ impl AdapterSource for AllLinear {
             a: a.as_tensor().clone(),
             b: b.as_tensor().clone(),
             scale: 2.0,
+            dropout: None,
         };
         self.vars.borrow_mut().push((format!("{module}.lora_A"), a));
         self.vars.borrow_mut().push((format!("{module}.lora_B"), b));
