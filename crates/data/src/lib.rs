@@ -1,0 +1,33 @@
+//! Training and evaluation samples from disk: manifests, dataset conversion, the ACC paper's
+//! pair building, task mixtures, and a cache of mel features.
+//!
+//! It knows nothing of tensors and nothing of tokenizers: samples are paths, prompts and
+//! captions; features are the `audio` crate's plain `Vec<f32>`s.
+//!
+//! * [`manifest`]: JSONL manifests (native and ms-swift / LLaMA-Factory forms) → [`Sample`]s.
+//! * [`convert`]: AudioCaps and Clotho caption CSVs → native AC lines.
+//! * [`pairs`]: (before, after) pairs by add / remove / replace edits with ADC and ACC targets.
+//! * [`mixture`]: a seeded, resumable sampler over several task datasets.
+//! * [`cache`]: an on-disk mel-feature cache.
+//! * [`rng`]: the seeded, serialisable RNG all of the above use.
+
+pub mod cache;
+pub mod convert;
+pub mod error;
+mod fsutil;
+pub mod manifest;
+pub mod mixture;
+pub mod pairs;
+pub mod rng;
+pub mod task;
+
+pub use cache::{CacheStats, FeatureCache};
+pub use error::{Error, Location, Result};
+pub use manifest::{
+    read_manifest, read_manifest_with, write_manifest, NativeLine, OnBad, ReadOptions, Sample,
+    Skipped,
+};
+pub use mixture::{Draw, MixtureSampler, MixtureState, TaskSource};
+pub use pairs::{plan_pairs, render_pair, Clip, Edit, EditKind, PairConfig, PairPlan};
+pub use rng::Rng;
+pub use task::{PromptPart, Prompts, Task};

@@ -1,0 +1,273 @@
+//! JSONL manifests: one sample per line, in our native form or in the ms-swift /
+//! LLaMA-Factory `messages` form; and a writer for the native form.
+//!
+//! Native line:
+//! ```json
+//! {"id": "x1", "task": "adc", "audio": ["a.wav", "b.wav"], "prompt": "optional",
+//!  "system": "optional", "target": "caption", "references": ["optional", "eval captions"]}
+//! ```
+//! `audio` may be one string. `task` may be left out when the reader has a default task.
+//!
+//! ms-swift / LLaMA-Factory line:
+//! ```json
+//! {"messages": [{"role": "system", "content": "optional"},
+//!               {"role": "user", "content": "<audio><audio>What differs?"},
+//!               {"role": "assistant", "content": "the target"}],
+//!  "audios": ["a.wav", "b.wav"], "task": "optional", "id": "optional"}
+//! ```
+//! The user turn must hold exactly one `<audio>` tag per file; the prompt is kept with its
+//! tags ([`Sample::user_parts`] places the clips there). Multi-turn conversations are refused.
+//!
+//! Rules common to both: unknown keys are errors (a typo must not silently drop a field);
+//! relative audio paths are resolved against the manifest's directory; the target and the
+//! references are trimmed and must not be blank; a native prompt may use `<audio>` tags too
+//! (then one per file) or none (clips first); ids default to `<file stem>:<line>` and must be
+//! unique within a file. Files are not opened here: see [`missing_audio`].
+
+mod parse;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Location, Result};
+use crate::fsutil::write_atomic;
+use crate::task::{split_prompt, PromptPart, Prompts, Task};
+
+/// One training or evaluation example.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub id: String,
+    pub task: Task,
+    /// Clips in order, resolved against the manifest's directory unless absolute.
+    pub audio: Vec<PathBuf>,
+    /// The line's own prompt, possibly with `<audio>` tags; `None` → the task's prompt.
+    pub prompt: Option<String>,
+    /// A system turn of the line's own (`None` → the template's default system turn).
+    pub system: Option<String>,
+    /// The caption to train on, trimmed, never blank.
+    pub target: String,
+    /// Further reference captions for evaluation (the target is not repeated here).
+    pub references: Vec<String>,
+    pub source: Location,
+}
+
+impl Sample {
+    /// The prompt text: the line's own, else `prompts`' for the task and clip count. Errors
+    /// (naming the line and field `prompt`) for a custom task with neither.
+    pub fn resolved_prompt(&self, prompts: &Prompts) -> Result<String> {
+        if let Some(p) = &self.prompt {
+            return Ok(p.clone());
+        }
+        prompts.prompt(&self.task, self.audio.len()).ok_or_else(|| {
+            Error::field(
+                &self.source,
+                "prompt",
+                format!(
+                    "no prompt in the line and none configured for task `{}`",
+                    self.task
+                ),
+            )
+        })
+    }
+
+    /// The user turn as clips and text pieces, clips placed at the prompt's `<audio>` tags or,
+    /// without tags, all before the text.
+    pub fn user_parts(&self, prompts: &Prompts) -> Result<Vec<PromptPart>> {
+        Ok(split_prompt(
+            &self.resolved_prompt(prompts)?,
+            self.audio.len(),
+        ))
+    }
+
+    /// Every reference caption for scoring: the target, then `references`.
+    pub fn all_references(&self) -> Vec<&str> {
+        std::iter::once(self.target.as_str())
+            .chain(self.references.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// The native line for this sample, with audio paths written relative to `dir` when they
+    /// lie under it (pass the directory of the manifest it will be written to).
+    pub fn to_native(&self, dir: &Path) -> Result<NativeLine> {
+        let audio = self
+            .audio
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let rel = p.strip_prefix(dir).unwrap_or(p);
+                rel.to_str().map(str::to_string).ok_or_else(|| {
+                    Error::field(
+                        &self.source,
+                        &format!("audio[{i}]"),
+                        "path is not valid UTF-8",
+                    )
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(NativeLine {
+            id: Some(self.id.clone()),
+            task: self.task.clone(),
+            audio,
+            prompt: self.prompt.clone(),
+            system: self.system.clone(),
+            target: self.target.clone(),
+            references: self.references.clone(),
+        })
+    }
+}
+
+/// A native manifest line as written (paths as strings, relative to the manifest's directory
+/// or absolute).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NativeLine {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub task: Task,
+    pub audio: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    pub target: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+}
+
+/// What to do with a bad line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnBad {
+    /// Stop at the first bad line with its error.
+    #[default]
+    Error,
+    /// Leave it out and report it in the [`Skipped`] list.
+    Skip,
+}
+
+/// Options of [`read_manifest_with`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadOptions {
+    pub on_bad: OnBad,
+    /// The task of lines that name none (typical for ms-swift files of one task).
+    pub default_task: Option<Task>,
+}
+
+/// A line left out under [`OnBad::Skip`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub location: Location,
+    /// The full error message (it names the file, line and field).
+    pub reason: String,
+}
+
+/// Reads a manifest with no default task (every line must name its task).
+pub fn read_manifest(path: &Path, on_bad: OnBad) -> Result<(Vec<Sample>, Vec<Skipped>)> {
+    read_manifest_with(
+        path,
+        &ReadOptions {
+            on_bad,
+            default_task: None,
+        },
+    )
+}
+
+/// Reads a JSONL manifest. Blank lines are ignored. I/O errors are always errors; a bad line
+/// is one under [`OnBad::Error`] and a [`Skipped`] entry under [`OnBad::Skip`].
+pub fn read_manifest_with(path: &Path, opts: &ReadOptions) -> Result<(Vec<Sample>, Vec<Skipped>)> {
+    let file = File::open(path).map_err(|e| Error::io(path, "cannot open manifest", e))?;
+    read_manifest_from(BufReader::new(file), path, opts)
+}
+
+/// Reads manifest lines from `reader`; `path` names them in errors and gives the directory
+/// relative audio paths are resolved against.
+pub fn read_manifest_from(
+    mut reader: impl BufRead,
+    path: &Path,
+    opts: &ReadOptions,
+) -> Result<(Vec<Sample>, Vec<Skipped>)> {
+    let base = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut samples = Vec::new();
+    let mut skipped = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut buf = Vec::new();
+    let mut line_no = 0;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| Error::io(path, "cannot read manifest", e))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let loc = Location::new(path, line_no);
+        let parsed = std::str::from_utf8(&buf)
+            .map_err(|e| Error::Json {
+                location: loc.clone(),
+                reason: format!("not valid UTF-8: {e}"),
+            })
+            .and_then(|text| {
+                if text.trim().is_empty() {
+                    return Ok(None);
+                }
+                let ctx = parse::LineCtx {
+                    loc: &loc,
+                    base: &base,
+                    default_task: opts.default_task.as_ref(),
+                };
+                let sample = parse::parse_line(text, &ctx)?;
+                if let Some(first) = seen.get(&sample.id) {
+                    let reason = format!("duplicate id `{}` (first at line {first})", sample.id);
+                    return Err(Error::field(&loc, "id", reason));
+                }
+                Ok(Some(sample))
+            });
+        match (parsed, opts.on_bad) {
+            (Ok(Some(s)), _) => {
+                seen.insert(s.id.clone(), line_no);
+                samples.push(s);
+            }
+            (Ok(None), _) => {}
+            (Err(e), OnBad::Error) => return Err(e),
+            (Err(e), OnBad::Skip) => skipped.push(Skipped {
+                location: loc,
+                reason: e.to_string(),
+            }),
+        }
+    }
+    Ok((samples, skipped))
+}
+
+/// One line of JSON (no trailing newline) for `line`.
+pub fn to_jsonl(line: &NativeLine) -> String {
+    // Serialising a struct of strings and vectors of strings cannot fail.
+    serde_json::to_string(line).unwrap_or_default()
+}
+
+/// Writes native lines to `path` atomically (temporary file, then rename).
+pub fn write_manifest(path: &Path, lines: &[NativeLine]) -> Result<()> {
+    let mut out = String::new();
+    for l in lines {
+        out.push_str(&to_jsonl(l));
+        out.push('\n');
+    }
+    write_atomic(path, out.as_bytes())
+}
+
+/// The (location, path) of every audio file that does not exist or is not a file.
+pub fn missing_audio(samples: &[Sample]) -> Vec<(Location, PathBuf)> {
+    samples
+        .iter()
+        .flat_map(|s| s.audio.iter().map(move |p| (s, p)))
+        .filter(|(_, p)| !p.is_file())
+        .map(|(s, p)| (s.source.clone(), p.clone()))
+        .collect()
+}
