@@ -1,0 +1,43 @@
+//! The crate's one error type.
+
+/// Everything that can be wrong with the captions handed to the scorers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Predictions and reference lists differ in number.
+    #[error(
+        "{predictions} predictions but {references} reference lists: need one list per prediction"
+    )]
+    LengthMismatch {
+        predictions: usize,
+        references: usize,
+    },
+
+    /// A clip has no reference caption (pycocoevalcap asserts `len(refs) > 0`).
+    #[error("clip {index} has no reference captions")]
+    EmptyReferences { index: usize },
+
+    /// Nothing to score: the corpus scores would be undefined.
+    #[error("no captions to score")]
+    NoCaptions,
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Checks what every scorer needs: one non-empty reference list per prediction.
+pub(crate) fn check_inputs<P, R>(predictions: &[P], references: &[Vec<R>]) -> Result<()> {
+    if predictions.len() != references.len() {
+        return Err(Error::LengthMismatch {
+            predictions: predictions.len(),
+            references: references.len(),
+        });
+    }
+    if predictions.is_empty() {
+        return Err(Error::NoCaptions);
+    }
+    match references.iter().position(Vec::is_empty) {
+        Some(index) => Err(Error::EmptyReferences { index }),
+        None => Ok(()),
+    }
+}
