@@ -1,0 +1,110 @@
+//! The model with its trainable parameters: LoRA adapters, and in full finetuning (or with
+//! the projector / encoder switches) the base weights themselves as f32 `Var`s.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result};
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::VarBuilder;
+use model::checkpoint::ModelFiles;
+use model::lora::{AdapterSource, NoAdapters};
+use model::Qwen2AudioModel;
+
+use crate::adapters::{LoraPair, TrainableLora};
+use crate::config::{Config, Mode};
+
+/// A named trainable tensor. LoRA matrices carry their PEFT key; base weights their
+/// checkpoint key.
+pub struct Trainable {
+    pub model: Qwen2AudioModel,
+    /// LoRA adapters (empty in full mode).
+    pub lora: Vec<LoraPair>,
+    /// Base weights being trained, by checkpoint key.
+    pub base: Vec<(String, Var)>,
+    /// Dropout seed handle of the adapters (None without LoRA dropout).
+    pub lora_source: Option<TrainableLora>,
+}
+
+impl Trainable {
+    /// Every trainable tensor, LoRA first, in a stable order (the optimizer's order).
+    pub fn named_vars(&self) -> Vec<(String, Var)> {
+        let mut v = Vec::new();
+        for p in &self.lora {
+            v.push((crate::adapters::peft_key(&p.module, "A"), p.a.clone()));
+            v.push((crate::adapters::peft_key(&p.module, "B"), p.b.clone()));
+        }
+        v.extend(self.base.iter().cloned());
+        v
+    }
+}
+
+/// Which base weights are trained.
+fn base_trained(cfg: &Config, key: &str) -> bool {
+    match cfg.train.mode {
+        Mode::Full => true,
+        Mode::Lora => {
+            (cfg.train.train_projector && key.starts_with("multi_modal_projector."))
+                || (cfg.train.train_encoder && key.starts_with("audio_tower."))
+        }
+    }
+}
+
+pub fn load(cfg: &Config, files: &ModelFiles, device: &Device) -> Result<Trainable> {
+    let dtype: DType = cfg.model.dtype.into();
+    let lora_source = match cfg.train.mode {
+        Mode::Lora => Some(TrainableLora::new(&cfg.lora, cfg.train.seed)?),
+        Mode::Full => None,
+    };
+    let adapters: &dyn AdapterSource = match &lora_source {
+        Some(l) => l,
+        None => &NoAdapters,
+    };
+    let any_base =
+        cfg.train.mode == Mode::Full || cfg.train.train_projector || cfg.train.train_encoder;
+    let (model, base) = if !any_base {
+        (
+            Qwen2AudioModel::load(files, device, dtype, adapters)?,
+            vec![],
+        )
+    } else {
+        // Read every tensor; the trained ones become f32 Vars, the rest stay frozen tensors.
+        let mut map: HashMap<String, Tensor> = HashMap::new();
+        let mut base = Vec::new();
+        for file in &files.weights {
+            let tensors = candle_core::safetensors::load(file, device)
+                .with_context(|| format!("reading {}", file.display()))?;
+            for (k, t) in tensors {
+                if base_trained(cfg, &k) {
+                    let v = Var::from_tensor(&t.to_dtype(DType::F32)?)?;
+                    map.insert(k.clone(), v.as_tensor().clone());
+                    base.push((k, v));
+                } else {
+                    map.insert(k, t.to_dtype(dtype)?);
+                }
+            }
+        }
+        base.sort_by(|a, b| a.0.cmp(&b.0));
+        let vb = VarBuilder::from_tensors(map, dtype, device);
+        (Qwen2AudioModel::build(files, vb, adapters)?, base)
+    };
+    let lora = match &lora_source {
+        Some(l) => {
+            l.check_init_consumed()?;
+            l.pairs()
+        }
+        None => vec![],
+    };
+    if lora.is_empty() && base.is_empty() {
+        anyhow::bail!(
+            "nothing to train: lora.target_modules {:?} (scope {:?}) matches no linear layer and no base weight is switched on",
+            cfg.lora.target_modules,
+            cfg.lora.scope
+        );
+    }
+    Ok(Trainable {
+        model,
+        lora,
+        base,
+        lora_source,
+    })
+}

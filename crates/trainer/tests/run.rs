@@ -1,0 +1,321 @@
+//! The training loop end to end on the tiny model: exact resume, PEFT export round trip,
+//! checkpoints, and bad input.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use candle_core::{DType, Device};
+use trainer::config::Config;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("trainer-run-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Two small manifests (AC, ACC) over the tiny clips, and a config training on both.
+fn setup(dir: &Path, extra: &str) -> PathBuf {
+    let clips = fixtures().join("tiny/clips");
+    let c = |n: &str| clips.join(n).display().to_string();
+    let ac = format!(
+        "{{\"task\":\"ac\",\"audio\":\"{}\",\"target\":\"a voice hums\"}}\n{{\"task\":\"ac\",\"audio\":\"{}\",\"target\":\"a steady tone\"}}\n{{\"task\":\"ac\",\"audio\":\"{}\",\"target\":\"noise and a pluck\"}}\n",
+        c("speech.wav"),
+        c("tone.wav"),
+        c("noise_pluck.wav")
+    );
+    let acc = format!(
+        "{{\"messages\":[{{\"role\":\"user\",\"content\":\"<audio><audio>What do they share?\"}},{{\"role\":\"assistant\",\"content\":\"a steady sound\"}}],\"audios\":[\"{}\",\"{}\"]}}\n",
+        c("speech.wav"),
+        c("tone.wav")
+    );
+    std::fs::write(dir.join("ac.jsonl"), ac).unwrap();
+    std::fs::write(dir.join("acc.jsonl"), acc).unwrap();
+    let cfg = format!(
+        r#"
+[model]
+source = "{model}"
+dtype = "f32"
+device = "cpu"
+[lora]
+r = 4
+alpha = 8
+dropout = 0.1
+target_modules = "all-linear"
+[train]
+lr = 1e-3
+weight_decay = 0.1
+schedule = "cosine"
+warmup_steps = 1
+steps = 4
+grad_accum = 2
+seed = 3
+[[data.train]]
+task = "ac"
+manifest = "{dir}/ac.jsonl"
+weight = 1.0
+[[data.train]]
+task = "acc"
+manifest = "{dir}/acc.jsonl"
+weight = 1.0
+[output]
+dir = "{dir}/run"
+save_every = 2
+keep_last = 2
+{extra}
+"#,
+        model = fixtures().join("tiny/model").display(),
+        dir = dir.display(),
+    );
+    let p = dir.join("cfg.toml");
+    std::fs::write(&p, cfg).unwrap();
+    p
+}
+
+fn losses(run: &Path) -> Vec<String> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!("{} {} {}", v["step"], v["loss"], v["lr"])
+        })
+        .collect()
+}
+
+fn adapter(run: &Path) -> std::collections::HashMap<String, candle_core::Tensor> {
+    candle_core::safetensors::load(run.join("adapter/adapter_model.safetensors"), &Device::Cpu)
+        .unwrap()
+}
+
+#[test]
+fn stop_and_resume_equals_an_uninterrupted_run() {
+    let never = AtomicBool::new(false);
+    let a = tmp("straight");
+    let cfg = Config::load(&setup(&a, ""), &[]).unwrap();
+    let out = trainer::train::run(&cfg, &never).unwrap();
+    assert_eq!(out.steps_done, 4);
+
+    let b = tmp("resumed");
+    let cfg_b = Config::load(&setup(&b, ""), &[]).unwrap();
+    let first = trainer::train::run_until(&cfg_b, &never, Some(2)).unwrap();
+    assert!(first.interrupted && first.steps_done == 2);
+    let second = trainer::train::run(&cfg_b, &never).unwrap();
+    assert_eq!(second.steps_done, 4);
+
+    assert_eq!(losses(&a.join("run")), losses(&b.join("run")));
+    let (wa, wb) = (adapter(&a.join("run")), adapter(&b.join("run")));
+    assert_eq!(wa.len(), wb.len());
+    for (k, t) in &wa {
+        let d = (t - &wb[k])
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert_eq!(d, 0.0, "{k} differs after resume");
+    }
+    // keep_last = 2: checkpoints of steps 2 and 4 remain.
+    let ck = trainer::store::list_checkpoints(&a.join("run")).unwrap();
+    assert_eq!(ck.iter().map(|c| c.0).collect::<Vec<_>>(), vec![2, 4]);
+    assert!(a.join("run/loss.png").is_file());
+    assert!(a.join("run/config.toml").is_file());
+}
+
+#[test]
+fn exported_adapter_reloads_with_the_trained_outputs() {
+    let d = tmp("export");
+    let cfg = Config::load(
+        &setup(&d, "export_merged = true"),
+        &["train.steps=2".into()],
+    )
+    .unwrap();
+    trainer::train::run(&cfg, &AtomicBool::new(false)).unwrap();
+    let run = d.join("run");
+    let pc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("adapter/adapter_config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(pc["peft_type"], "LORA");
+    assert_eq!(pc["r"], 4);
+    assert_eq!(pc["lora_alpha"], 8.0);
+    // scope = llm: 2 layers × 7 linear layers of the language model, nothing of the encoder.
+    let targets = pc["target_modules"].as_array().unwrap();
+    assert_eq!(targets.len(), 14);
+    assert!(targets
+        .iter()
+        .all(|t| t.as_str().unwrap().starts_with("language_model.")));
+    let w = adapter(&run);
+    assert_eq!(w.len(), 28);
+    let q = &w["base_model.model.language_model.model.layers.0.self_attn.q_proj.lora_A.weight"];
+    assert_eq!(q.dims(), &[4, 64]);
+
+    // The adapter on the base, and the merged model, give the same logits.
+    let base = fixtures().join("tiny/model");
+    let with_adapter = model::Qwen2AudioModel::from_source(
+        base.to_str().unwrap(),
+        &Device::Cpu,
+        DType::F32,
+        Some(&run.join("adapter")),
+    )
+    .unwrap();
+    let merged = model::Qwen2AudioModel::from_source(
+        run.join("merged").to_str().unwrap(),
+        &Device::Cpu,
+        DType::F32,
+        None,
+    )
+    .unwrap();
+    let plain =
+        model::Qwen2AudioModel::from_source(base.to_str().unwrap(), &Device::Cpu, DType::F32, None)
+            .unwrap();
+    let x = audio::load_mono_16k(&fixtures().join("tiny/clips/tone.wav")).unwrap();
+    let seq = |m: &model::Qwen2AudioModel| {
+        let f = m.features(&x, audio::LongAudio::Error).unwrap();
+        m.chat_sequence(
+            &[model::prompt::Message::user_with_audio(
+                1,
+                "Describe the audio in a sentence.",
+            )],
+            vec![f],
+        )
+        .unwrap()
+    };
+    let la = with_adapter.prompt_logits(&seq(&with_adapter)).unwrap();
+    let lm = merged.prompt_logits(&seq(&merged)).unwrap();
+    let lp = plain.prompt_logits(&seq(&plain)).unwrap();
+    let diff = |a: &candle_core::Tensor, b: &candle_core::Tensor| {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    };
+    assert!(
+        diff(&la, &lm) < 1e-4,
+        "merged vs adapter {}",
+        diff(&la, &lm)
+    );
+    assert!(diff(&la, &lp) > 1e-3, "training changed nothing");
+    for f in [
+        "tokenizer.json",
+        "config.json",
+        "preprocessor_config.json",
+        "generation_config.json",
+    ] {
+        assert!(
+            run.join("merged").join(f).is_file(),
+            "merged model lacks {f}"
+        );
+    }
+}
+
+#[test]
+fn a_malformed_manifest_line_is_named() {
+    let d = tmp("badline");
+    let p = setup(&d, "");
+    let mut text = std::fs::read_to_string(d.join("ac.jsonl")).unwrap();
+    text.push_str("{\"task\": \"ac\", \"audio\": \"x.wav\"\n");
+    std::fs::write(d.join("ac.jsonl"), text).unwrap();
+    let cfg = Config::load(&p, &[]).unwrap();
+    let e = format!(
+        "{:#}",
+        trainer::train::run(&cfg, &AtomicBool::new(false)).unwrap_err()
+    );
+    assert!(e.contains("ac.jsonl:4"), "{e}");
+}
+
+#[test]
+fn missing_audio_stops_with_the_file_or_is_skipped_and_counted() {
+    let d = tmp("missing");
+    let p = setup(&d, "");
+    let mut text = std::fs::read_to_string(d.join("ac.jsonl")).unwrap();
+    text.push_str("{\"task\": \"ac\", \"audio\": \"/no/such/clip.wav\", \"target\": \"x\"}\n");
+    std::fs::write(d.join("ac.jsonl"), text).unwrap();
+    let cfg = Config::load(&p, &["train.steps=4".into()]).unwrap();
+    let e = format!(
+        "{:#}",
+        trainer::train::run(&cfg, &AtomicBool::new(false)).unwrap_err()
+    );
+    assert!(
+        e.contains("/no/such/clip.wav") && e.contains("ac.jsonl:4"),
+        "{e}"
+    );
+
+    let d2 = tmp("missing-skip");
+    let p2 = setup(&d2, "");
+    std::fs::write(
+        d2.join("ac.jsonl"),
+        std::fs::read_to_string(d.join("ac.jsonl")).unwrap(),
+    )
+    .unwrap();
+    let cfg = Config::load(&p2, &["train.on_bad_sample=\"skip\"".into()]).unwrap();
+    let out = trainer::train::run(&cfg, &AtomicBool::new(false)).unwrap();
+    assert_eq!(out.steps_done, 4);
+    assert!(!out.skipped.is_empty());
+    assert!(out.skipped.iter().all(|s| s.contains("/no/such/clip.wav")));
+}
+
+#[test]
+fn a_diverging_loss_stops_and_keeps_the_last_good_state() {
+    let d = tmp("nan");
+    let cfg = Config::load(
+        &setup(&d, ""),
+        &[
+            "train.lr=1e30".into(),
+            "train.max_grad_norm=0".into(),
+            "train.steps=6".into(),
+        ],
+    )
+    .unwrap();
+    let e = format!(
+        "{:#}",
+        trainer::train::run(&cfg, &AtomicBool::new(false)).unwrap_err()
+    );
+    assert!(e.contains("loss is") || e.contains("gradient norm"), "{e}");
+    let ck = trainer::store::list_checkpoints(&d.join("run")).unwrap();
+    assert!(!ck.is_empty(), "no checkpoint was kept");
+}
+
+#[test]
+fn an_unwritable_run_directory_is_named() {
+    let d = tmp("unwritable");
+    std::fs::write(d.join("file"), b"x").unwrap();
+    let cfg = Config::load(
+        &setup(&d, ""),
+        &[format!("output.dir=\"{}/file/run\"", d.display())],
+    )
+    .unwrap();
+    let e = format!(
+        "{:#}",
+        trainer::train::run(&cfg, &AtomicBool::new(false)).unwrap_err()
+    );
+    assert!(e.contains("file/run"), "{e}");
+}
+
+#[test]
+fn a_changed_config_refuses_to_resume() {
+    let d = tmp("changed");
+    let p = setup(&d, "");
+    let cfg = Config::load(&p, &[]).unwrap();
+    trainer::train::run_until(&cfg, &AtomicBool::new(false), Some(2)).unwrap();
+    let changed = Config::load(&p, &["train.lr=5e-3".into()]).unwrap();
+    let e = format!(
+        "{:#}",
+        trainer::train::run(&changed, &AtomicBool::new(false)).unwrap_err()
+    );
+    assert!(e.contains("different configuration"), "{e}");
+}
