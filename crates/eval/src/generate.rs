@@ -63,8 +63,9 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let device = a.device.open()?;
-    let model = Qwen2AudioModel::from_source(&a.model, &device, a.dtype.into(), a.adapter.as_deref())
-        .with_context(|| format!("loading {}", a.model))?;
+    let model =
+        Qwen2AudioModel::from_source(&a.model, &device, a.dtype.into(), a.adapter.as_deref())
+            .with_context(|| format!("loading {}", a.model))?;
     let long = match a.long_audio {
         LongAudioArg::Error => audio::LongAudio::Error,
         LongAudioArg::Truncate => audio::LongAudio::Truncate,
@@ -90,15 +91,24 @@ pub fn run(a: Args) -> Result<()> {
         model.chat_sequence(&[Message::user_with_audio(a.audio.len(), &a.prompt)], clips)?
     };
     if let Some(out) = &a.dump_logits {
-        let logits = model.prompt_logits(&seq)?.to_device(&candle_core::Device::Cpu)?;
+        let logits = model
+            .prompt_logits(&seq)?
+            .to_device(&candle_core::Device::Cpu)?;
         let ids: Vec<i64> = seq.ids.iter().map(|&x| x as i64).collect();
         let n = ids.len();
         let tensors = HashMap::from([
             ("logits".to_string(), logits.to_dtype(DType::F32)?),
-            ("input_ids".to_string(), Tensor::from_vec(ids, n, &candle_core::Device::Cpu)?),
+            (
+                "input_ids".to_string(),
+                Tensor::from_vec(ids, n, &candle_core::Device::Cpu)?,
+            ),
         ]);
         crate::output::save_safetensors(&tensors, out)?;
-        eprintln!("wrote logits [{n}, {}] to {}", model.config.text_config.vocab_size, out.display());
+        eprintln!(
+            "wrote logits [{n}, {}] to {}",
+            model.config.text_config.vocab_size,
+            out.display()
+        );
     }
     let strategy = match (a.num_beams, a.temperature) {
         (Some(_), Some(_)) => bail!("--num-beams and --temperature exclude each other"),

@@ -10,7 +10,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "eval", version, about = "Run and evaluate Qwen2-Audio-class models")]
+#[command(
+    name = "eval",
+    version,
+    about = "Run and evaluate Qwen2-Audio-class models"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,

@@ -36,6 +36,11 @@ pub fn run(a: Args) -> Result<()> {
         .with_context(|| format!("mel of {}", a.audio.display()))?;
     let t = Tensor::from_vec(mel.data, (mel.n_mels, mel.n_frames), &Device::Cpu)?;
     crate::output::save_safetensors(&HashMap::from([("mel".to_string(), t)]), &a.out)?;
-    eprintln!("wrote mel [{}, {}] to {}", mel.n_mels, mel.n_frames, a.out.display());
+    eprintln!(
+        "wrote mel [{}, {}] to {}",
+        mel.n_mels,
+        mel.n_frames,
+        a.out.display()
+    );
     Ok(())
 }

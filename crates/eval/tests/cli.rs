@@ -11,7 +11,10 @@ fn fixtures() -> PathBuf {
 }
 
 fn eval(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_eval")).args(args).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_eval"))
+        .args(args)
+        .output()
+        .unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -48,26 +51,39 @@ fn generate_prints_the_reference_text_and_dumps_logits() {
     let want = cases["cases"][0]["greedy_text"].as_str().unwrap();
     assert_eq!(stdout.strip_suffix('\n').unwrap(), want);
     let got = candle_core::safetensors::load(&out, &Device::Cpu).unwrap();
-    let r = candle_core::safetensors::load(tiny.join("reference.safetensors"), &Device::Cpu).unwrap();
+    let r =
+        candle_core::safetensors::load(tiny.join("reference.safetensors"), &Device::Cpu).unwrap();
     assert_eq!(got["input_ids"].dtype(), DType::I64);
     assert_eq!(
         got["input_ids"].to_vec1::<i64>().unwrap(),
         r["single.input_ids"].to_vec1::<i64>().unwrap()
     );
-    let d = (&got["logits"] - &r["single.logits"]).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap();
+    let d = (&got["logits"] - &r["single.logits"])
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap();
     assert!(d.to_scalar::<f32>().unwrap() <= 1e-4);
 }
 
 #[test]
 fn mel_writes_the_whisper_spectrogram() {
     let a = fixtures().join("audio");
-    let r = candle_core::safetensors::load(a.join("mel_reference.safetensors"), &Device::Cpu).unwrap();
+    let r =
+        candle_core::safetensors::load(a.join("mel_reference.safetensors"), &Device::Cpu).unwrap();
     for (pad, key) in [(false, "speech.mel80"), (true, "speech.mel80_pad30")] {
         let out = tmp(&format!("mel{pad}.safetensors"));
         let mut args = vec![
             "mel",
             "--audio",
-            a.join("clips/speech.wav").to_str().unwrap().to_owned().leak() as &str,
+            a.join("clips/speech.wav")
+                .to_str()
+                .unwrap()
+                .to_owned()
+                .leak() as &str,
             "--n-mels",
             "80",
             "--out",
@@ -84,7 +100,14 @@ fn mel_writes_the_whisper_spectrogram() {
         let n = want.dim(1).unwrap();
         assert_eq!(got["mel"].dim(1).unwrap(), if pad { 3000 } else { n });
         let head = got["mel"].narrow(1, 0, n).unwrap();
-        let d = (&head - want).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap();
+        let d = (&head - want)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap();
         assert!(d.to_scalar::<f32>().unwrap() <= 1e-4, "{key}");
     }
 }
@@ -103,6 +126,14 @@ fn bad_input_names_the_file() {
     ]);
     assert!(!ok);
     assert!(stderr.contains("/no/such/clip.wav"), "{stderr}");
-    let (ok, _, stderr) = eval(&["mel", "--audio", "/no/such.flac", "--n-mels", "81", "--out", "/tmp/x"]);
+    let (ok, _, stderr) = eval(&[
+        "mel",
+        "--audio",
+        "/no/such.flac",
+        "--n-mels",
+        "81",
+        "--out",
+        "/tmp/x",
+    ]);
     assert!(!ok && stderr.contains("80 or 128"), "{stderr}");
 }

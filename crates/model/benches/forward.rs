@@ -19,7 +19,10 @@ const FFN: usize = 1536;
 const INTER: usize = 1408;
 
 fn write_model(dir: &Path) {
-    let tiny = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/tiny/model"));
+    let tiny = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/tiny/model"
+    ));
     std::fs::create_dir_all(dir).unwrap();
     for f in ["tokenizer.json", "generation_config.json"] {
         std::fs::copy(tiny.join(f), dir.join(f)).unwrap();
@@ -44,7 +47,8 @@ fn write_model(dir: &Path) {
     put(format!("{a}.conv2.weight"), &[D_AUDIO, D_AUDIO, 3]);
     put(format!("{a}.conv2.bias"), &[D_AUDIO]);
     put(format!("{a}.embed_positions.weight"), &[1500, D_AUDIO]);
-    for n in ["layer_norm"] {
+    {
+        let n = "layer_norm";
         put(format!("{a}.{n}.weight"), &[D_AUDIO]);
         put(format!("{a}.{n}.bias"), &[D_AUDIO]);
     }
@@ -65,7 +69,10 @@ fn write_model(dir: &Path) {
         put(format!("{p}.fc2.weight"), &[D_AUDIO, FFN]);
         put(format!("{p}.fc2.bias"), &[D_AUDIO]);
     }
-    put("multi_modal_projector.linear.weight".into(), &[HIDDEN, D_AUDIO]);
+    put(
+        "multi_modal_projector.linear.weight".into(),
+        &[HIDDEN, D_AUDIO],
+    );
     put("multi_modal_projector.linear.bias".into(), &[HIDDEN]);
     let l = "language_model";
     put(format!("{l}.model.embed_tokens.weight"), &[vocab, HIDDEN]);
@@ -91,9 +98,12 @@ fn write_model(dir: &Path) {
 fn bench(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("bench-model-{}", std::process::id()));
     write_model(&dir);
-    let model = Qwen2AudioModel::from_source(dir.to_str().unwrap(), &Device::Cpu, DType::F32, None).unwrap();
+    let model = Qwen2AudioModel::from_source(dir.to_str().unwrap(), &Device::Cpu, DType::F32, None)
+        .unwrap();
     let clip = |secs: usize| {
-        let x: Vec<f32> = (0..secs * 16_000).map(|i| ((i as f32) * 0.05).sin() * 0.3).collect();
+        let x: Vec<f32> = (0..secs * 16_000)
+            .map(|i| ((i as f32) * 0.05).sin() * 0.3)
+            .collect();
         model.features(&x, audio::LongAudio::Error).unwrap()
     };
     let (c5, c30) = (clip(5), clip(30));
@@ -108,7 +118,9 @@ fn bench(c: &mut Criterion) {
     let batch = model.batch(std::slice::from_ref(&seq)).unwrap();
     let mut g = c.benchmark_group("decoder");
     g.sample_size(10);
-    g.bench_function("prefill_300", |b| b.iter(|| model.forward_hidden(&batch, None).unwrap()));
+    g.bench_function("prefill_300", |b| {
+        b.iter(|| model.forward_hidden(&batch, None).unwrap())
+    });
     let mut cache = KvCache::new(model.decoder.n_layers());
     model.forward_hidden(&batch, Some(&mut cache)).unwrap();
     let tok = Tensor::new(&[[7u32]], &Device::Cpu).unwrap();

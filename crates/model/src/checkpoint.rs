@@ -118,7 +118,12 @@ pub fn shard_names(index: &Path) -> Result<Vec<String>> {
 
 fn offline() -> bool {
     std::env::var("HF_HUB_OFFLINE")
-        .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+        .map(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "1" | "true" | "yes" | "on"
+            )
+        })
         .unwrap_or(false)
 }
 
@@ -166,7 +171,9 @@ fn download(repo_id: &str) -> Result<ModelFiles> {
         source_name: repo_id.into(),
         msg,
     };
-    let (owner, name) = repo_id.split_once('/').ok_or_else(|| err("not owner/name".into()))?;
+    let (owner, name) = repo_id
+        .split_once('/')
+        .ok_or_else(|| err("not owner/name".into()))?;
     let client = hf_hub::HFClientSync::new().map_err(|e| err(e.to_string()))?;
     let repo = client.model(owner, name);
     let get = |file: &str| -> Result<PathBuf> {

@@ -138,23 +138,23 @@ impl Qwen2AudioConfig {
         }
         if t.use_sliding_window {
             return Err(bad(
-                "text_config.use_sliding_window = true is not supported".into()
+                "text_config.use_sliding_window = true is not supported".into(),
             ));
         }
-        if t.hidden_size % t.num_attention_heads != 0 {
+        if !t.hidden_size.is_multiple_of(t.num_attention_heads) {
             return Err(bad(format!(
                 "text_config.hidden_size {} is not divisible by num_attention_heads {}",
                 t.hidden_size, t.num_attention_heads
             )));
         }
-        if t.num_attention_heads % t.num_kv_heads() != 0 {
+        if !t.num_attention_heads.is_multiple_of(t.num_kv_heads()) {
             return Err(bad(format!(
                 "text_config.num_attention_heads {} is not a multiple of num_key_value_heads {}",
                 t.num_attention_heads,
                 t.num_kv_heads()
             )));
         }
-        if a.d_model % a.encoder_attention_heads != 0 {
+        if !a.d_model.is_multiple_of(a.encoder_attention_heads) {
             return Err(bad(format!(
                 "audio_config.d_model {} is not divisible by encoder_attention_heads {}",
                 a.d_model, a.encoder_attention_heads

@@ -104,7 +104,9 @@ impl Attention {
         let v = repeat_kv(&v, n_rep)?;
         let scale = (self.head_dim as f64).powf(-0.5);
         let a = attention(&q, &k, &v, step.mask, scale)?;
-        let a = a.transpose(1, 2)?.reshape((b, t, self.heads * self.head_dim))?;
+        let a = a
+            .transpose(1, 2)?
+            .reshape((b, t, self.heads * self.head_dim))?;
         self.o.forward(&a)
     }
 }
@@ -160,7 +162,12 @@ pub struct Decoder {
 
 impl Decoder {
     /// `vb` points at `language_model`. `tied`: the head is the embedding matrix.
-    pub fn load(cfg: &TextConfig, tied: bool, vb: VarBuilder, ad: &dyn AdapterSource) -> Result<Self> {
+    pub fn load(
+        cfg: &TextConfig,
+        tied: bool,
+        vb: VarBuilder,
+        ad: &dyn AdapterSource,
+    ) -> Result<Self> {
         let m = vb.pp("model");
         let embed = m
             .pp("embed_tokens")
@@ -171,7 +178,11 @@ impl Decoder {
                 Ok(Layer {
                     attn: Attention::load(cfg, l.pp("self_attn"), ad)?,
                     mlp: Mlp::load(cfg, l.pp("mlp"), ad)?,
-                    input_norm: RmsNorm::load(cfg.hidden_size, cfg.rms_norm_eps, l.pp("input_layernorm"))?,
+                    input_norm: RmsNorm::load(
+                        cfg.hidden_size,
+                        cfg.rms_norm_eps,
+                        l.pp("input_layernorm"),
+                    )?,
                     post_norm: RmsNorm::load(
                         cfg.hidden_size,
                         cfg.rms_norm_eps,
@@ -184,7 +195,13 @@ impl Decoder {
         let head = if tied || !head_vb.contains_tensor("weight") {
             None
         } else {
-            Some(Linear::load(cfg.hidden_size, cfg.vocab_size, false, head_vb, &crate::lora::NoAdapters)?)
+            Some(Linear::load(
+                cfg.hidden_size,
+                cfg.vocab_size,
+                false,
+                head_vb,
+                &crate::lora::NoAdapters,
+            )?)
         };
         Ok(Self {
             embed,
@@ -232,7 +249,9 @@ impl Decoder {
                 mask,
                 cache: cache.as_deref_mut(),
             };
-            let h = layer.attn.forward(&layer.input_norm.forward(&x)?, &rope, &mut step)?;
+            let h = layer
+                .attn
+                .forward(&layer.input_norm.forward(&x)?, &rope, &mut step)?;
             x = (x + h)?;
             let h = layer.mlp.forward(&layer.post_norm.forward(&x)?)?;
             x = (x + h)?;
@@ -260,7 +279,12 @@ impl Decoder {
 /// The additive attention mask for `t` new positions after `past` cached ones:
 /// [B, 1, t, past + t] f32, 0 where row b's query may see the key, a large negative elsewhere.
 /// `valid[b][j]` says whether key position j (over past + t) is a real token (false: padding).
-pub fn causal_mask(valid: &[Vec<bool>], past: usize, t: usize, device: &candle_core::Device) -> Result<Tensor> {
+pub fn causal_mask(
+    valid: &[Vec<bool>],
+    past: usize,
+    t: usize,
+    device: &candle_core::Device,
+) -> Result<Tensor> {
     let s = past + t;
     let b = valid.len();
     let mut data = vec![0f32; b * t * s];

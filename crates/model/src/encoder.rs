@@ -119,7 +119,10 @@ impl AudioEncoder {
                 mel.n_mels, self.cfg.num_mel_bins
             )));
         }
-        Ok(Tensor::from_slice(&mel.data, (1, mel.n_mels, mel.n_frames), device)?.to_dtype(dtype)?)
+        Ok(
+            Tensor::from_slice(&mel.data, (1, mel.n_mels, mel.n_frames), device)?
+                .to_dtype(dtype)?,
+        )
     }
 
     /// One clip: mel [1, n_mels, F] (F ≥ min(L+2, 3000) frames, see `audio::model_features`)

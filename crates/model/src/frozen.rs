@@ -10,7 +10,12 @@ use candle_core::{CpuStorage, CudaStorage, CustomOp2, Layout, MetalStorage, Shap
 
 struct FrozenMatmul;
 
-fn fwd<S: BackendStorage>(x: &S, lx: &Layout, w: &S, lw: &Layout) -> candle_core::Result<(S, Shape)> {
+fn fwd<S: BackendStorage>(
+    x: &S,
+    lx: &Layout,
+    w: &S,
+    lw: &Layout,
+) -> candle_core::Result<(S, Shape)> {
     let (rows, k) = lx.shape().dims2()?;
     let (out, k2) = lw.shape().dims2()?;
     if k != k2 {
@@ -25,16 +30,40 @@ impl CustomOp2 for FrozenMatmul {
     fn name(&self) -> &'static str {
         "frozen-matmul"
     }
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         fwd(s1, l1, s2, l2)
     }
-    fn cuda_fwd(&self, s1: &CudaStorage, l1: &Layout, s2: &CudaStorage, l2: &Layout) -> candle_core::Result<(CudaStorage, Shape)> {
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CudaStorage, Shape)> {
         fwd(s1, l1, s2, l2)
     }
-    fn metal_fwd(&self, s1: &MetalStorage, l1: &Layout, s2: &MetalStorage, l2: &Layout) -> candle_core::Result<(MetalStorage, Shape)> {
+    fn metal_fwd(
+        &self,
+        s1: &MetalStorage,
+        l1: &Layout,
+        s2: &MetalStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(MetalStorage, Shape)> {
         fwd(s1, l1, s2, l2)
     }
-    fn bwd(&self, _x: &Tensor, w: &Tensor, _y: &Tensor, grad: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        _x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         Ok((Some(grad.matmul(w)?), None))
     }
 }
@@ -56,12 +85,29 @@ mod tests {
         let w = Tensor::randn(0f32, 1.0, (3, 7), &dev).unwrap();
         let y1 = frozen_matmul(x.as_tensor(), &w).unwrap();
         let y2 = x.as_tensor().matmul(&w.t().unwrap()).unwrap();
-        let d = (&y1 - &y2).unwrap().abs().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
+        let d = (&y1 - &y2)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         assert!(d < 1e-5);
         let g1 = y1.sqr().unwrap().sum_all().unwrap().backward().unwrap();
         let g2 = y2.sqr().unwrap().sum_all().unwrap().backward().unwrap();
-        let (a, b) = (g1.get(x.as_tensor()).unwrap(), g2.get(x.as_tensor()).unwrap());
-        let d = (a - b).unwrap().abs().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
+        let (a, b) = (
+            g1.get(x.as_tensor()).unwrap(),
+            g2.get(x.as_tensor()).unwrap(),
+        );
+        let d = (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         assert!(d < 1e-4);
         assert!(g1.get(&w).is_none());
     }

@@ -11,8 +11,15 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Strategy {
     Greedy,
-    Sample { temperature: f64, top_p: f64, seed: u64 },
-    Beam { num_beams: usize, length_penalty: f64 },
+    Sample {
+        temperature: f64,
+        top_p: f64,
+        seed: u64,
+    },
+    Beam {
+        num_beams: usize,
+        length_penalty: f64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,16 +44,27 @@ impl Default for GenerateOptions {
 }
 
 /// New tokens per sequence; a row that stopped ends with its end id.
-pub fn generate(model: &Qwen2AudioModel, seqs: &[Sequence], opts: &GenerateOptions) -> Result<Vec<Vec<u32>>> {
+pub fn generate(
+    model: &Qwen2AudioModel,
+    seqs: &[Sequence],
+    opts: &GenerateOptions,
+) -> Result<Vec<Vec<u32>>> {
     if seqs.is_empty() {
         return Ok(vec![]);
     }
     if seqs.iter().any(|s| s.ids.is_empty()) {
         return Err(Error::Generation("an empty prompt".into()));
     }
-    let eos = if opts.eos.is_empty() { model.eos_ids() } else { opts.eos.clone() };
+    let eos = if opts.eos.is_empty() {
+        model.eos_ids()
+    } else {
+        opts.eos.clone()
+    };
     match &opts.strategy {
-        Strategy::Beam { num_beams, length_penalty } => {
+        Strategy::Beam {
+            num_beams,
+            length_penalty,
+        } => {
             let mut out = Vec::with_capacity(seqs.len());
             for s in seqs {
                 out.push(beam_one(model, s, opts, &eos, *num_beams, *length_penalty)?);
@@ -104,10 +122,12 @@ impl<'m> Stepper<'m> {
         } else {
             None
         };
-        let hidden = self
-            .model
-            .decoder
-            .forward(&embeds, &positions, mask.as_ref(), Some(&mut self.cache))?;
+        let hidden = self.model.decoder.forward(
+            &embeds,
+            &positions,
+            mask.as_ref(),
+            Some(&mut self.cache),
+        )?;
         for p in &mut self.next_pos {
             *p += 1;
         }
@@ -118,7 +138,10 @@ impl<'m> Stepper<'m> {
     fn select_rows(&mut self, rows: &[u32]) -> Result<()> {
         let idx = Tensor::from_vec(rows.to_vec(), rows.len(), self.model.device())?;
         self.cache.select_rows(&idx)?;
-        self.valid = rows.iter().map(|&r| self.valid[r as usize].clone()).collect();
+        self.valid = rows
+            .iter()
+            .map(|&r| self.valid[r as usize].clone())
+            .collect();
         self.next_pos = rows.iter().map(|&r| self.next_pos[r as usize]).collect();
         Ok(())
     }
@@ -179,7 +202,12 @@ fn sample(logits: &[f32], temperature: f64, top_p: f64, rng: &mut Rng) -> u32 {
     probs[probs.len() - 1].0
 }
 
-fn sample_batch(model: &Qwen2AudioModel, seqs: &[Sequence], opts: &GenerateOptions, eos: &[u32]) -> Result<Vec<Vec<u32>>> {
+fn sample_batch(
+    model: &Qwen2AudioModel,
+    seqs: &[Sequence],
+    opts: &GenerateOptions,
+    eos: &[u32],
+) -> Result<Vec<Vec<u32>>> {
     let (mut stepper, mut logits) = Stepper::prefill(model, seqs)?;
     let mut rng = match opts.strategy {
         Strategy::Sample { seed, .. } => Rng::new(seed),
@@ -200,7 +228,9 @@ fn sample_batch(model: &Qwen2AudioModel, seqs: &[Sequence], opts: &GenerateOptio
                 suppress(&mut row, eos);
             }
             let tok = match opts.strategy {
-                Strategy::Sample { temperature, top_p, .. } => sample(&row, temperature, top_p, &mut rng),
+                Strategy::Sample {
+                    temperature, top_p, ..
+                } => sample(&row, temperature, top_p, &mut rng),
                 _ => argmax(&row),
             };
             out[r].push(tok);
@@ -238,7 +268,8 @@ fn beam_one(
     let mut finished: Vec<(Vec<u32>, f64)> = vec![];
     let score_of = |sum: f64, len: usize| sum / (len as f64).powf(length_penalty);
     for step in 0..opts.max_new_tokens {
-        let logp: Vec<Vec<f32>> = candle_nn::ops::log_softmax(&logits.to_dtype(DType::F32)?, D::Minus1)?.to_vec2()?;
+        let logp: Vec<Vec<f32>> =
+            candle_nn::ops::log_softmax(&logits.to_dtype(DType::F32)?, D::Minus1)?.to_vec2()?;
         let mut cands: Vec<(f64, usize, u32)> = Vec::new();
         for (bi, mut row) in logp.into_iter().enumerate() {
             if step < opts.min_new_tokens {
@@ -274,8 +305,13 @@ fn beam_one(
         finished.sort_by(|a, b| b.1.total_cmp(&a.1));
         finished.truncate(k);
         let cur_len = step + 1;
-        let best_running = beams.first().map_or(f64::NEG_INFINITY, |b| score_of(b.1, cur_len));
-        if beams.is_empty() || (finished.len() >= k && finished[k - 1].1 >= best_running) || cur_len == opts.max_new_tokens {
+        let best_running = beams
+            .first()
+            .map_or(f64::NEG_INFINITY, |b| score_of(b.1, cur_len));
+        if beams.is_empty()
+            || (finished.len() >= k && finished[k - 1].1 >= best_running)
+            || cur_len == opts.max_new_tokens
+        {
             break;
         }
         stepper.select_rows(&rows)?;

@@ -102,7 +102,14 @@ pub trait AdapterSource {
 pub struct NoAdapters;
 
 impl AdapterSource for NoAdapters {
-    fn lora_for(&self, _: &str, _: usize, _: usize, _: DType, _: &Device) -> Result<Option<LoraWeights>> {
+    fn lora_for(
+        &self,
+        _: &str,
+        _: usize,
+        _: usize,
+        _: DType,
+        _: &Device,
+    ) -> Result<Option<LoraWeights>> {
         Ok(None)
     }
 }
@@ -198,11 +205,20 @@ impl PeftAdapter {
             return Err(err("r = 0".into()));
         }
         for key in ["rank_pattern", "alpha_pattern"] {
-            if config.rest.get(key).and_then(|v| v.as_object()).is_some_and(|m| !m.is_empty()) {
+            if config
+                .rest
+                .get(key)
+                .and_then(|v| v.as_object())
+                .is_some_and(|m| !m.is_empty())
+            {
                 return Err(err(format!("a non-empty {key} is not supported")));
             }
         }
-        if config.rest.get("modules_to_save").is_some_and(|v| !v.is_null()) {
+        if config
+            .rest
+            .get("modules_to_save")
+            .is_some_and(|v| !v.is_null())
+        {
             return Err(err("modules_to_save is not supported".into()));
         }
         let st = dir.join("adapter_model.safetensors");
@@ -287,11 +303,19 @@ mod tests {
     #[test]
     fn target_modules_follow_peft_rules() {
         let list = TargetModules::List(vec!["q_proj".into()]);
-        assert!(list.matches("language_model.model.layers.0.self_attn.q_proj").unwrap());
-        assert!(list.matches("audio_tower.layers.0.self_attn.q_proj").unwrap());
-        assert!(!list.matches("language_model.model.layers.0.self_attn.xq_proj").unwrap());
+        assert!(list
+            .matches("language_model.model.layers.0.self_attn.q_proj")
+            .unwrap());
+        assert!(list
+            .matches("audio_tower.layers.0.self_attn.q_proj")
+            .unwrap());
+        assert!(!list
+            .matches("language_model.model.layers.0.self_attn.xq_proj")
+            .unwrap());
         let re = TargetModules::Pattern(r".*language_model.*\.(q_proj|v_proj)".into());
-        assert!(re.matches("language_model.model.layers.3.self_attn.v_proj").unwrap());
+        assert!(re
+            .matches("language_model.model.layers.3.self_attn.v_proj")
+            .unwrap());
         assert!(!re.matches("audio_tower.layers.0.self_attn.q_proj").unwrap());
         let all = TargetModules::Pattern("all-linear".into());
         assert!(all.matches("multi_modal_projector.linear").unwrap());

@@ -94,7 +94,8 @@ impl Qwen2AudioModel {
             },
             other => other,
         };
-        let encoder = AudioEncoder::load(&config.audio_config, vb.pp("audio_tower"), adapters).map_err(ctx)?;
+        let encoder = AudioEncoder::load(&config.audio_config, vb.pp("audio_tower"), adapters)
+            .map_err(ctx)?;
         let projector = Linear::load(
             config.audio_config.d_model,
             config.text_config.hidden_size,
@@ -123,7 +124,12 @@ impl Qwen2AudioModel {
     }
 
     /// A local directory or hub id, and optionally a PEFT adapter directory.
-    pub fn from_source(source: &str, device: &Device, dtype: DType, adapter: Option<&Path>) -> Result<Self> {
+    pub fn from_source(
+        source: &str,
+        device: &Device,
+        dtype: DType,
+        adapter: Option<&Path>,
+    ) -> Result<Self> {
         let files = crate::checkpoint::resolve(source)?;
         match adapter {
             None => Self::load(&files, device, dtype, &NoAdapters),
@@ -145,12 +151,18 @@ impl Qwen2AudioModel {
 
     /// Mel features of a 16 kHz clip with this model's bin count.
     pub fn features(&self, samples: &[f32], long: audio::LongAudio) -> Result<AudioInput> {
-        Ok(audio::model_features(samples, self.config.audio_config.num_mel_bins, long)?)
+        Ok(audio::model_features(
+            samples,
+            self.config.audio_config.num_mel_bins,
+            long,
+        )?)
     }
 
     /// The encoder's output for one clip: [tokens, d_model] (before the projector).
     pub fn encode(&self, clip: &AudioInput) -> Result<Tensor> {
-        let mel = self.encoder.mel_tensor(&clip.mel, &self.device, self.dtype)?;
+        let mel = self
+            .encoder
+            .mel_tensor(&clip.mel, &self.device, self.dtype)?;
         self.encoder.forward(&mel, clip.valid_frames)
     }
 
@@ -214,7 +226,10 @@ impl Qwen2AudioModel {
         let flat: Vec<u32> = ids.flatten_all()?.to_vec1()?;
         let audio_id = self.config.audio_token_index;
         let n_slots = flat.iter().filter(|&&x| x == audio_id).count();
-        let n_feats: usize = audio.iter().map(|a| a.dim(0)).sum::<candle_core::Result<usize>>()?;
+        let n_feats: usize = audio
+            .iter()
+            .map(|a| a.dim(0))
+            .sum::<candle_core::Result<usize>>()?;
         if n_slots != n_feats {
             return Err(Error::Prompt(format!(
                 "{n_slots} <|AUDIO|> token(s) but {n_feats} audio feature row(s)"
@@ -224,7 +239,12 @@ impl Qwen2AudioModel {
             return Ok(text.reshape((b, t, ()))?);
         }
         let mut parts: Vec<Tensor> = vec![text];
-        parts.extend(audio.iter().map(|a| a.to_dtype(self.dtype)).collect::<candle_core::Result<Vec<_>>>()?);
+        parts.extend(
+            audio
+                .iter()
+                .map(|a| a.to_dtype(self.dtype))
+                .collect::<candle_core::Result<Vec<_>>>()?,
+        );
         let table = Tensor::cat(&parts, 0)?;
         let mut next_audio = (b * t) as u32;
         let index: Vec<u32> = flat
@@ -248,7 +268,8 @@ impl Qwen2AudioModel {
         let embeds = self.embed(&batch.ids, &batch.audio)?;
         let t = batch.ids.dim(1)?;
         let mask = causal_mask(&batch.valid, 0, t, &self.device)?;
-        self.decoder.forward(&embeds, &batch.positions, Some(&mask), cache)
+        self.decoder
+            .forward(&embeds, &batch.positions, Some(&mask), cache)
     }
 
     /// Logits of every position of one sequence: [T, V] f32.
@@ -261,7 +282,10 @@ impl Qwen2AudioModel {
     /// End-of-sequence ids: `generation_config.json`'s, else `<|im_end|>` and `<|endoftext|>`.
     pub fn eos_ids(&self) -> Vec<u32> {
         if self.generation.eos_token_id.is_empty() {
-            vec![self.tokenizer.special.im_end, self.tokenizer.special.endoftext]
+            vec![
+                self.tokenizer.special.im_end,
+                self.tokenizer.special.endoftext,
+            ]
         } else {
             self.generation.eos_token_id.clone()
         }

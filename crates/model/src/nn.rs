@@ -199,7 +199,13 @@ pub struct Conv1d {
 }
 
 impl Conv1d {
-    pub fn load(in_c: usize, out_c: usize, k: usize, stride: usize, vb: VarBuilder) -> Result<Self> {
+    pub fn load(
+        in_c: usize,
+        out_c: usize,
+        k: usize,
+        stride: usize,
+        vb: VarBuilder,
+    ) -> Result<Self> {
         let cfg = candle_nn::Conv1dConfig {
             padding: 1,
             stride,

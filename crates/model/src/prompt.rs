@@ -130,7 +130,10 @@ mod tests {
 
     #[test]
     fn expansion_checks_counts() {
-        assert_eq!(expand_audio(&[1, 9, 2, 9], 9, &[2, 1]).unwrap(), vec![1, 9, 9, 2, 9]);
+        assert_eq!(
+            expand_audio(&[1, 9, 2, 9], 9, &[2, 1]).unwrap(),
+            vec![1, 9, 9, 2, 9]
+        );
         assert!(expand_audio(&[1, 9, 2], 9, &[2, 1]).is_err());
         assert!(expand_audio(&[1, 9, 9], 9, &[2]).is_err());
         assert!(expand_audio(&[9], 9, &[0]).is_err());

@@ -50,10 +50,13 @@ impl Tokenizer {
 
     /// Text → ids, with the tokenizer's own post-processing (Qwen2 adds no BOS).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self.inner.encode(text, true).map_err(|e| Error::Tokenizer {
-            path: self.path.clone(),
-            msg: format!("encoding {:?}: {e}", truncate(text)),
-        })?;
+        let enc = self
+            .inner
+            .encode(text, true)
+            .map_err(|e| Error::Tokenizer {
+                path: self.path.clone(),
+                msg: format!("encoding {:?}: {e}", truncate(text)),
+            })?;
         Ok(enc.get_ids().to_vec())
     }
 

@@ -15,20 +15,29 @@ fn with_adapter(dir: &std::path::Path) -> model::Result<Qwen2AudioModel> {
 #[test]
 fn peft_adapter_gives_the_reference_logits() {
     let model = with_adapter(&fixtures().join("adapter")).unwrap();
-    let r = candle_core::safetensors::load(fixtures().join("adapter_reference.safetensors"), &Device::Cpu).unwrap();
+    let r = candle_core::safetensors::load(
+        fixtures().join("adapter_reference.safetensors"),
+        &Device::Cpu,
+    )
+    .unwrap();
     let logits = model.prompt_logits(&sequence(&model, "single")).unwrap();
     let d = max_abs_diff(&logits, &r["single.logits"]);
     eprintln!("adapter: max |Δ| logits {d:.2e}");
     assert!(d <= 1e-4, "{d}");
 }
 
-fn tmp_adapter(name: &str, edit: impl Fn(&mut serde_json::Value, &mut std::collections::HashMap<String, candle_core::Tensor>)) -> std::path::PathBuf {
+fn tmp_adapter(
+    name: &str,
+    edit: impl Fn(&mut serde_json::Value, &mut std::collections::HashMap<String, candle_core::Tensor>),
+) -> std::path::PathBuf {
     let src = fixtures().join("adapter");
     let dir = std::env::temp_dir().join(format!("adapter-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(src.join("adapter_config.json")).unwrap()).unwrap();
-    let mut t = candle_core::safetensors::load(src.join("adapter_model.safetensors"), &Device::Cpu).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(src.join("adapter_config.json")).unwrap())
+            .unwrap();
+    let mut t = candle_core::safetensors::load(src.join("adapter_model.safetensors"), &Device::Cpu)
+        .unwrap();
     edit(&mut cfg, &mut t);
     std::fs::write(dir.join("adapter_config.json"), cfg.to_string()).unwrap();
     candle_core::safetensors::save(&t, dir.join("adapter_model.safetensors")).unwrap();
@@ -45,11 +54,18 @@ fn adapter_with_wrong_rank_is_refused() {
 #[test]
 fn adapter_for_modules_the_model_lacks_is_refused() {
     let dir = tmp_adapter("extra", |_, t| {
-        let a = t["base_model.model.language_model.model.layers.0.self_attn.q_proj.lora_A.weight"].clone();
-        t.insert("base_model.model.language_model.model.layers.9.self_attn.q_proj.lora_A.weight".into(), a);
+        let a = t["base_model.model.language_model.model.layers.0.self_attn.q_proj.lora_A.weight"]
+            .clone();
+        t.insert(
+            "base_model.model.language_model.model.layers.9.self_attn.q_proj.lora_A.weight".into(),
+            a,
+        );
     });
     let e = with_adapter(&dir).err().expect("must fail").to_string();
-    assert!(e.contains("match no module") && e.contains("layers.9"), "{e}");
+    assert!(
+        e.contains("match no module") && e.contains("layers.9"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -10,7 +10,10 @@ use candle_core::{DType, Device, Tensor};
 use model::Qwen2AudioModel;
 
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/tiny"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/tiny"
+    ))
 }
 
 pub fn reference() -> HashMap<String, Tensor> {
@@ -38,7 +41,9 @@ pub fn tiny() -> Qwen2AudioModel {
 
 pub fn clip(model: &Qwen2AudioModel, file: &str) -> model::AudioInput {
     let samples = audio::load_mono_16k(&fixtures().join("clips").join(file)).unwrap();
-    model.features(&samples, audio::LongAudio::Truncate).unwrap()
+    model
+        .features(&samples, audio::LongAudio::Truncate)
+        .unwrap()
 }
 
 /// The clips and user prompt of a case, as a sequence built with the chat template.

@@ -29,7 +29,10 @@ fn missing_weights_are_named() {
     let dir = copy_model("noweights");
     std::fs::remove_file(dir.join("model.safetensors")).unwrap();
     let e = load(&dir);
-    assert!(e.contains("model.safetensors") && e.contains(dir.to_str().unwrap()), "{e}");
+    assert!(
+        e.contains("model.safetensors") && e.contains(dir.to_str().unwrap()),
+        "{e}"
+    );
 }
 
 #[test]
@@ -43,7 +46,8 @@ fn corrupt_weights_are_named() {
 #[test]
 fn a_missing_tensor_is_named() {
     let dir = copy_model("missingtensor");
-    let mut t = candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap();
+    let mut t =
+        candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap();
     t.remove("language_model.model.layers.1.mlp.up_proj.weight");
     candle_core::safetensors::save(&t, dir.join("model.safetensors")).unwrap();
     let e = load(&dir);
@@ -54,14 +58,21 @@ fn a_missing_tensor_is_named() {
 fn bad_config_values_name_the_file_and_field() {
     let dir = copy_model("badcfg");
     let p = dir.join("config.json");
-    let mut cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
     cfg["text_config"]["num_key_value_heads"] = 3.into();
     std::fs::write(&p, cfg.to_string()).unwrap();
     let e = load(&dir);
-    assert!(e.contains("config.json") && e.contains("num_key_value_heads"), "{e}");
+    assert!(
+        e.contains("config.json") && e.contains("num_key_value_heads"),
+        "{e}"
+    );
     std::fs::write(&p, "{ not json").unwrap();
     let e = load(&dir);
-    assert!(e.contains("config.json") && e.contains("invalid JSON"), "{e}");
+    assert!(
+        e.contains("config.json") && e.contains("invalid JSON"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -70,7 +81,10 @@ fn a_missing_model_source_is_explained() {
         .err()
         .unwrap()
         .to_string();
-    assert!(e.contains("/no/such/dir") && e.contains("no such directory"), "{e}");
+    assert!(
+        e.contains("/no/such/dir") && e.contains("no such directory"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -78,8 +92,15 @@ fn placeholder_and_clip_counts_must_agree() {
     let model = tiny();
     let clips = vec![clip(&model, "speech.wav"), clip(&model, "tone.wav")];
     let msg = model::prompt::Message::user_with_audio(1, "one placeholder, two clips");
-    let e = model.chat_sequence(&[msg], clips).err().unwrap().to_string();
-    assert!(e.contains("1 <|AUDIO|> placeholder") && e.contains("2 audio clip"), "{e}");
+    let e = model
+        .chat_sequence(&[msg], clips)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("1 <|AUDIO|> placeholder") && e.contains("2 audio clip"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -89,15 +110,24 @@ fn audio_rows_must_match_audio_tokens() {
     let batch = model.batch(std::slice::from_ref(&seq)).unwrap();
     let short = batch.audio[0].narrow(0, 0, 10).unwrap();
     let e = model.embed(&batch.ids, &[short]).err().unwrap().to_string();
-    assert!(e.contains("33 <|AUDIO|> token(s) but 10 audio feature row(s)"), "{e}");
+    assert!(
+        e.contains("33 <|AUDIO|> token(s) but 10 audio feature row(s)"),
+        "{e}"
+    );
 }
 
 #[test]
 fn a_clip_too_short_for_one_token_is_refused() {
     let model = tiny();
-    let f = model.features(&[0.1f32; 300], audio::LongAudio::Error).unwrap();
+    let f = model
+        .features(&[0.1f32; 300], audio::LongAudio::Error)
+        .unwrap();
     let msg = model::prompt::Message::user_with_audio(1, "hi");
-    let e = model.chat_sequence(&[msg], vec![f]).err().unwrap().to_string();
+    let e = model
+        .chat_sequence(&[msg], vec![f])
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("too short"), "{e}");
 }
 

@@ -17,10 +17,17 @@ use model::Qwen2AudioModel;
 fn loss(model: &Qwen2AudioModel) -> Tensor {
     let seq = sequence(model, "pair");
     let batch = model.batch(std::slice::from_ref(&seq)).unwrap();
-    let hidden = model.forward_hidden(&batch, None).unwrap().squeeze(0).unwrap();
+    let hidden = model
+        .forward_hidden(&batch, None)
+        .unwrap()
+        .squeeze(0)
+        .unwrap();
     let t = hidden.dim(0).unwrap();
     let start = t - 12;
-    let logits = model.decoder.logits(&hidden.narrow(0, start, 11).unwrap()).unwrap();
+    let logits = model
+        .decoder
+        .logits(&hidden.narrow(0, start, 11).unwrap())
+        .unwrap();
     let targets: Vec<u32> = seq.ids[start + 1..].to_vec();
     let targets = Tensor::from_vec(targets, 11, &Device::Cpu).unwrap();
     candle_nn::loss::cross_entropy(&logits, &targets).unwrap()
@@ -28,7 +35,15 @@ fn loss(model: &Qwen2AudioModel) -> Tensor {
 
 fn assert_nonzero(name: &str, g: Option<&Tensor>) {
     let g = g.unwrap_or_else(|| panic!("{name}: no gradient"));
-    let n = g.abs().unwrap().flatten_all().unwrap().max(D::Minus1).unwrap().to_scalar::<f32>().unwrap();
+    let n = g
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(D::Minus1)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
     assert!(n > 0.0, "{name}: zero gradient");
 }
 
@@ -40,7 +55,10 @@ fn full_finetuning_reaches_every_weight() {
         .iter()
         .map(|(k, t)| (k.clone(), Var::from_tensor(t).unwrap()))
         .collect();
-    let as_tensors = vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
+    let as_tensors = vars
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+        .collect();
     let vb = VarBuilder::from_tensors(as_tensors, DType::F32, &Device::Cpu);
     let model = Qwen2AudioModel::build(&files, vb, &model::lora::NoAdapters).unwrap();
     let grads = loss(&model).backward().unwrap();
@@ -56,7 +74,14 @@ struct AllLinear {
 }
 
 impl AdapterSource for AllLinear {
-    fn lora_for(&self, module: &str, i: usize, o: usize, dtype: DType, dev: &Device) -> model::Result<Option<LoraWeights>> {
+    fn lora_for(
+        &self,
+        module: &str,
+        i: usize,
+        o: usize,
+        dtype: DType,
+        dev: &Device,
+    ) -> model::Result<Option<LoraWeights>> {
         let r = 4;
         let a = Var::from_tensor(&(Tensor::randn(0f32, 0.1, (r, i), dev)?.to_dtype(dtype)?))?;
         let b = Var::from_tensor(&(Tensor::randn(0f32, 0.1, (o, r), dev)?.to_dtype(dtype)?))?;

@@ -21,16 +21,28 @@ fn check_case(name: &str) {
     let msg = Message::user_with_audio(seq.audio.len(), c["prompt"].as_str().unwrap());
     assert_eq!(render_chat(&[msg], true), c["templated"].as_str().unwrap());
     let frames: Vec<u32> = seq.audio.iter().map(|a| a.valid_frames as u32).collect();
-    assert_eq!(frames, ids(&r[&format!("{name}.feature_mask_sum")]), "{name}: valid frames");
+    assert_eq!(
+        frames,
+        ids(&r[&format!("{name}.feature_mask_sum")]),
+        "{name}: valid frames"
+    );
 
     // Input ids, identical.
-    assert_eq!(seq.ids, ids(&r[&format!("{name}.input_ids")]), "{name}: input ids");
+    assert_eq!(
+        seq.ids,
+        ids(&r[&format!("{name}.input_ids")]),
+        "{name}: input ids"
+    );
 
     // Encoder and projector outputs for every valid audio token.
     let enc: Vec<Tensor> = seq.audio.iter().map(|a| model.encode(a).unwrap()).collect();
     let enc = Tensor::cat(&enc, 0).unwrap();
     let d_enc = max_abs_diff(&enc, &r[&format!("{name}.encoder_out")]);
-    let proj: Vec<Tensor> = seq.audio.iter().map(|a| model.audio_embeds(a).unwrap()).collect();
+    let proj: Vec<Tensor> = seq
+        .audio
+        .iter()
+        .map(|a| model.audio_embeds(a).unwrap())
+        .collect();
     let proj = Tensor::cat(&proj, 0).unwrap();
     let d_proj = max_abs_diff(&proj, &r[&format!("{name}.projected")]);
 
@@ -43,7 +55,10 @@ fn check_case(name: &str) {
     let got = logits.narrow(0, start, want.dim(0).unwrap()).unwrap();
     let d_logits = max_abs_diff(&got, want);
     eprintln!("{name}: max |Δ| encoder {d_enc:.2e}, projected {d_proj:.2e}, logits {d_logits:.2e}");
-    assert!(d_enc <= TOL && d_proj <= TOL && d_logits <= TOL, "{name}: beyond {TOL}");
+    assert!(
+        d_enc <= TOL && d_proj <= TOL && d_logits <= TOL,
+        "{name}: beyond {TOL}"
+    );
 
     // 20 greedy steps, end ids suppressed as the reference's min_new_tokens does.
     let opts = GenerateOptions {
@@ -52,7 +67,11 @@ fn check_case(name: &str) {
         ..Default::default()
     };
     let out = generate(&model, std::slice::from_ref(&seq), &opts).unwrap();
-    assert_eq!(out[0], ids(&r[&format!("{name}.greedy")]), "{name}: greedy tokens");
+    assert_eq!(
+        out[0],
+        ids(&r[&format!("{name}.greedy")]),
+        "{name}: greedy tokens"
+    );
 }
 
 #[test]
@@ -143,7 +162,9 @@ fn bf16_sharded_checkpoint_loads_and_tracks_the_reference() {
     let dir = fixtures().join("model_bf16_sharded");
     let files = model::checkpoint::resolve(dir.to_str().unwrap()).unwrap();
     assert!(files.weights.len() >= 2, "expected several shards");
-    let m = model::Qwen2AudioModel::load(&files, &Device::Cpu, DType::BF16, &model::lora::NoAdapters).unwrap();
+    let m =
+        model::Qwen2AudioModel::load(&files, &Device::Cpu, DType::BF16, &model::lora::NoAdapters)
+            .unwrap();
     let r = reference();
     let seq = sequence(&m, "single");
     let logits = m.prompt_logits(&seq).unwrap();
@@ -155,5 +176,8 @@ fn bf16_sharded_checkpoint_loads_and_tracks_the_reference() {
     // (with a margin of 2x).
     let torch_err = max_abs_diff(&r["single.logits_bf16"], &r["single.logits"]);
     eprintln!("bf16: torch bf16 vs f32 {torch_err:.3e}");
-    assert!(d_f32 <= 2.0 * torch_err, "bf16 error {d_f32} vs torch's {torch_err}");
+    assert!(
+        d_f32 <= 2.0 * torch_err,
+        "bf16 error {d_f32} vs torch's {torch_err}"
+    );
 }
