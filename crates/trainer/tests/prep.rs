@@ -1,0 +1,165 @@
+//! `trainer build-pairs` and `trainer convert` through the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn clips() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/audio/clips"
+    ))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("trainer-prep-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn trainer(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn line(task: &str, file: &str, target: &str) -> String {
+    format!(
+        "{{\"task\":\"{task}\",\"audio\":\"{}\",\"target\":\"{target}\"}}\n",
+        clips().join(file).display()
+    )
+}
+
+fn build(dir: &Path, out: &str) -> (bool, String) {
+    trainer(&[
+        "build-pairs",
+        "--clips",
+        dir.join("clips.jsonl").to_str().unwrap(),
+        "--events",
+        dir.join("events.jsonl").to_str().unwrap(),
+        "--out",
+        dir.join(out).to_str().unwrap(),
+        "--pairs-config",
+        dir.join("pairs.toml").to_str().unwrap(),
+        "--seed",
+        "7",
+    ])
+}
+
+#[test]
+fn build_pairs_writes_deterministic_pairs_with_the_papers_targets() {
+    let d = tmp("pairs");
+    let clips_m = line("ac", "speech.wav", "a man speaks")
+        + &line("ac", "music.wav", "music plays with a steady beat");
+    let events_m = line("ac", "tones.wav", "a beeping tone")
+        + &line("ac", "noise_white.wav", "a burst of hiss");
+    std::fs::write(d.join("clips.jsonl"), clips_m).unwrap();
+    std::fs::write(d.join("events.jsonl"), events_m).unwrap();
+    std::fs::write(
+        d.join("pairs.toml"),
+        "[plan]\npairs_per_base = 3\nsnr_db_min = 0.0\nsnr_db_max = 5.0\n",
+    )
+    .unwrap();
+    let (ok, err) = build(&d, "a");
+    assert!(ok, "{err}");
+    let (ok, err) = build(&d, "b");
+    assert!(ok, "{err}");
+    let mut files: Vec<String> = ["adc.jsonl", "acc.jsonl", "pairs.jsonl"]
+        .map(String::from)
+        .to_vec();
+    for e in std::fs::read_dir(d.join("a/audio")).unwrap() {
+        files.push(format!(
+            "audio/{}",
+            e.unwrap().file_name().to_str().unwrap()
+        ));
+    }
+    assert_eq!(files.len(), 3 + 12);
+    for f in &files {
+        let same = std::fs::read(d.join("a").join(f)).unwrap()
+            == std::fs::read(d.join("b").join(f)).unwrap();
+        assert!(same, "{f} differs between two runs");
+    }
+    let (acc, _) = data::read_manifest(&d.join("a/acc.jsonl"), data::OnBad::Error).unwrap();
+    let (adc, _) = data::read_manifest(&d.join("a/adc.jsonl"), data::OnBad::Error).unwrap();
+    assert_eq!((acc.len(), adc.len()), (6, 6));
+    let plans: Vec<serde_json::Value> = std::fs::read_to_string(d.join("a/pairs.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (p, s) in plans.iter().zip(&acc) {
+        assert_eq!(s.audio.len(), 2);
+        assert!(s.audio.iter().all(|a| a.is_file()), "{:?}", s.audio);
+        let base = p["plan"]["base"]["caption"].as_str().unwrap();
+        match p["plan"]["edit"]["kind"].as_str().unwrap() {
+            // The paper's rule: add → the caption before (the base); remove → the caption
+            // after (the base again).
+            "add" | "remove" => assert_eq!(s.target.to_lowercase(), base.to_lowercase()),
+            // replace → the longest phrase the two mixed captions share (holds the base).
+            _ => assert!(
+                s.target.to_lowercase().contains(&base.to_lowercase()),
+                "{}",
+                s.target
+            ),
+        }
+    }
+}
+
+#[test]
+fn build_pairs_names_a_bad_line_and_a_bad_config_key() {
+    let d = tmp("pairs-bad");
+    std::fs::write(
+        d.join("clips.jsonl"),
+        line("ac", "speech.wav", "a man speaks") + "{\"task\":\"ac\"}\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("events.jsonl"), line("ac", "tones.wav", "a tone")).unwrap();
+    std::fs::write(d.join("pairs.toml"), "[plan]\npairs_per_base = 1\n").unwrap();
+    let (ok, err) = build(&d, "o");
+    assert!(!ok && err.contains("clips.jsonl:2"), "{err}");
+
+    std::fs::write(
+        d.join("clips.jsonl"),
+        line("ac", "speech.wav", "a man speaks"),
+    )
+    .unwrap();
+    std::fs::write(d.join("pairs.toml"), "[plan]\npairs_per_bsae = 1\n").unwrap();
+    let (ok, err) = build(&d, "o");
+    assert!(
+        !ok && err.contains("pairs.toml") && err.contains("pairs_per_bsae"),
+        "{err}"
+    );
+}
+
+#[test]
+fn convert_clotho_for_evaluation() {
+    let d = tmp("convert");
+    std::fs::write(
+        d.join("captions.csv"),
+        "file_name,caption_1,caption_2,caption_3,caption_4,caption_5\nx.wav,A dog barks.,A dog is barking.,Barking.,A dog.,Dog barks loudly.\n",
+    )
+    .unwrap();
+    let out = d.join("m/clotho_eval.jsonl");
+    let (ok, err) = trainer(&[
+        "convert",
+        "clotho",
+        "--csv",
+        d.join("captions.csv").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--audio-dir",
+        "audio/eval",
+        "--split",
+        "eval",
+    ]);
+    assert!(ok, "{err}");
+    let (s, _) = data::read_manifest(&out, data::OnBad::Error).unwrap();
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].all_references().len(), 5);
+    assert!(s[0].audio[0].ends_with("audio/eval/x.wav"));
+}
