@@ -12,6 +12,7 @@
 //! * [`rng`]: the seeded, serialisable RNG all of the above use.
 
 pub mod cache;
+pub mod classify;
 pub mod convert;
 pub mod error;
 mod fsutil;
