@@ -14,6 +14,7 @@ pub mod encoder;
 pub mod error;
 mod frozen;
 pub mod generate;
+pub mod init;
 pub mod lora;
 pub mod model;
 pub mod nn;

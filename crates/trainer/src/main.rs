@@ -42,6 +42,21 @@ enum Cmd {
     BuildPairs(BuildPairs),
     /// Convert an AudioCaps or Clotho caption CSV into a native AC manifest.
     Convert(Convert),
+    /// Write a new, randomly initialised model (tokenizer trained on the manifests' text).
+    InitModel(InitModel),
+}
+
+#[derive(clap::Args)]
+struct InitModel {
+    /// TOML with [audio], [text], bpe_vocab, init_std, seed (model::init::InitSpec).
+    #[arg(long)]
+    spec: PathBuf,
+    /// Manifests whose targets, references and prompts train the tokenizer; repeat.
+    #[arg(long = "texts-from", required = true)]
+    texts_from: Vec<PathBuf>,
+    /// The checkpoint directory to write.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -119,6 +134,11 @@ fn main() -> Result<()> {
             };
             let n = prep::convert(a.dataset, &a.csv, &a.out, &opts)?;
             eprintln!("{n} lines: {}", a.out.display());
+            Ok(())
+        }
+        Some(Cmd::InitModel(a)) => {
+            let vocab = prep::init_model(&a.spec, &a.texts_from, &a.out)?;
+            eprintln!("wrote {} (vocabulary {vocab})", a.out.display());
             Ok(())
         }
         None => {

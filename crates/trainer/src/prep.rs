@@ -5,6 +5,8 @@
 //!   such as "a dog barking") → rendered (before, after) WAV pairs, `adc.jsonl`, `acc.jsonl`
 //!   and `pairs.jsonl` (every plan with its SNR, offset and gain, for provenance).
 //! * [`convert`]: AudioCaps / Clotho caption CSVs → native AC manifests.
+//! * [`init_model`]: a new, randomly initialised model whose tokenizer is trained on the
+//!   text of some manifests (for models trained from scratch, like the world's base model).
 
 use std::path::{Path, PathBuf};
 
@@ -129,4 +131,43 @@ pub fn convert(
     }
     write_manifest(out, &lines)?;
     Ok(lines.len())
+}
+
+/// Every text a model trained on `manifests` will read or write: targets, references,
+/// prompts (the line's own, else the task's default), and the built-in task prompts.
+pub fn manifest_texts(manifests: &[PathBuf], prompts: &data::Prompts) -> Result<Vec<String>> {
+    let mut texts = vec![
+        prompts.ac.clone(),
+        prompts.acc.clone(),
+        prompts.acc_many.clone(),
+        prompts.adc.clone(),
+    ];
+    texts.extend(prompts.custom.values().cloned());
+    for m in manifests {
+        let (samples, _) = read_manifest(m, OnBad::Error)?;
+        for s in samples {
+            if let Some(p) = s
+                .prompt
+                .clone()
+                .or_else(|| prompts.prompt(&s.task, s.audio.len()))
+            {
+                texts.push(p);
+            }
+            texts.extend(s.system.clone());
+            texts.push(s.target.clone());
+            texts.extend(s.references.iter().cloned());
+        }
+    }
+    Ok(texts)
+}
+
+/// Writes a new checkpoint for the spec file at `spec` into `out`, its tokenizer trained on
+/// the texts of `manifests`. Returns the vocabulary size.
+pub fn init_model(spec: &Path, manifests: &[PathBuf], out: &Path) -> Result<usize> {
+    let text =
+        std::fs::read_to_string(spec).with_context(|| format!("reading {}", spec.display()))?;
+    let spec: model::init::InitSpec =
+        toml::from_str(&text).with_context(|| format!("{}", spec.display()))?;
+    let texts = manifest_texts(manifests, &data::Prompts::default())?;
+    Ok(model::init::write_new_checkpoint(&spec, &texts, out)?)
 }

@@ -1,0 +1,82 @@
+"""Does `transformers` (and PEFT, for an adapter) give our numbers on a checkpoint we wrote?
+
+Run from the repository root with the reference environment, after `cargo build --release -p eval`:
+
+    /work/venv-ref/bin/python scripts/check_hf_parity.py --model DIR [--adapter DIR] \
+        --audio a.wav [--audio b.wav] [--prompt "Describe the audio in a sentence."]
+
+It loads DIR with `Qwen2AudioForConditionalGeneration` + `AutoProcessor` (eager attention, f32,
+CPU), and the adapter with `PeftModel.from_pretrained` (which must find every key: unexpected or
+missing adapter keys fail the check), runs the chat-templated prompt, runs our
+`eval generate --dump-logits` on the same inputs, and prints the max |difference| of the logits
+and whether the input ids agree. Exit status 1 when the ids differ or the logits differ by more
+than --tol (default 1e-4).
+
+Used for: checkpoints written by `trainer init-model` (model::init), merged models and PEFT
+adapters exported by the trainer.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import soundfile as sf
+import torch
+from safetensors.numpy import load_file
+from transformers import AutoProcessor, Qwen2AudioForConditionalGeneration
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EVAL = os.path.join(ROOT, "target", "release", "eval")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--adapter")
+    ap.add_argument("--audio", action="append", required=True)
+    ap.add_argument("--prompt", default="Describe the audio in a sentence.")
+    ap.add_argument("--tol", type=float, default=1e-4)
+    a = ap.parse_args()
+
+    model = Qwen2AudioForConditionalGeneration.from_pretrained(a.model, attn_implementation="eager").eval()
+    if a.adapter:
+        from peft import PeftModel
+        from peft.utils import load_peft_weights, set_peft_model_state_dict
+
+        model = PeftModel.from_pretrained(model, a.adapter).eval()
+        res = set_peft_model_state_dict(model, load_peft_weights(a.adapter))
+        unexpected = list(res.unexpected_keys)
+        missing = [k for k in res.missing_keys if "lora_" in k]
+        print(f"peft: {len(unexpected)} unexpected, {len(missing)} missing adapter keys")
+        if unexpected or missing:
+            print("unexpected:", unexpected[:5], "missing:", missing[:5])
+            sys.exit(1)
+    processor = AutoProcessor.from_pretrained(a.model)
+    content = [{"type": "audio", "audio_url": p} for p in a.audio] + [{"type": "text", "text": a.prompt}]
+    text = processor.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True, tokenize=False)
+    audio = [sf.read(p, dtype="float32")[0] for p in a.audio]
+    inputs = processor(text=text, audio=audio, sampling_rate=16000, return_tensors="pt", padding=True)
+    with torch.no_grad():
+        ref = model(**inputs).logits[0].float().numpy()
+    ref_ids = inputs["input_ids"][0].numpy()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "ours.safetensors")
+        cmd = [EVAL, "generate", "--model", a.model, "--prompt", a.prompt, "--max-new-tokens", "1", "--dump-logits", out]
+        for p in a.audio:
+            cmd += ["--audio", p]
+        if a.adapter:
+            cmd += ["--adapter", a.adapter]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        ours = load_file(out)
+    same_ids = ours["input_ids"].shape == ref_ids.shape and bool((ours["input_ids"] == ref_ids).all())
+    diff = float(np.abs(ours["logits"] - ref).max()) if same_ids else float("inf")
+    print(f"tokens {len(ref_ids)}, input ids identical: {same_ids}, max |logit diff| {diff:.3g} (logit scale {float(np.abs(ref).max()):.3g})")
+    sys.exit(0 if same_ids and diff <= a.tol else 1)
+
+
+if __name__ == "__main__":
+    main()
