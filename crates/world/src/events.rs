@@ -19,7 +19,7 @@
 use data::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::dsp::{self, SR};
+use crate::dsp;
 use crate::synth::{bell, chirp, click, drum, noise, pluck, tone, voice};
 
 /// The eight event kinds.
@@ -555,9 +555,4 @@ fn call(rng: &mut Rng, f0: f32, n: usize) -> Vec<f32> {
 /// Frames of 10 ms: the RMS of each (for the tests' energy and onset checks).
 pub fn frame_rms(x: &[f32]) -> Vec<f32> {
     x.chunks(dsp::secs(0.01).max(1)).map(dsp::rms).collect()
-}
-
-/// Seconds per sample (for callers converting sample counts).
-pub fn seconds(n: usize) -> f32 {
-    n as f32 / SR
 }

@@ -49,6 +49,15 @@ enum Cmd {
     },
 }
 
+/// Writes to stdout; a closed pipe (`world generate ... | head`) is not an error.
+fn print_out(text: &str) -> Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("writing to stdout"),
+    }
+}
+
 fn main() -> Result<()> {
     match Cli::parse().cmd {
         Cmd::Generate {
@@ -77,8 +86,8 @@ fn main() -> Result<()> {
                 world::generate(&cfg, &out)
             }
             .with_context(|| format!("generating the world in {}", out.display()))?;
-            println!(
-                "{}: {} files, {:.1} MB, hash {} ({:.1} s)",
+            let mut text = format!(
+                "{}: {} files, {:.1} MB, hash {} ({:.1} s)\n",
                 out.display(),
                 index.files,
                 index.bytes as f64 / 1e6,
@@ -86,18 +95,19 @@ fn main() -> Result<()> {
                 t.elapsed().as_secs_f64()
             );
             for (name, m) in &index.manifests {
-                println!("  {name:<12} {:>5} lines  {}", m.lines, m.path);
+                text.push_str(&format!("  {name:<12} {:>5} lines  {}\n", m.lines, m.path));
             }
+            print_out(&text)?;
         }
         Cmd::Verify { dir } => {
             let index =
                 world::verify(&dir).with_context(|| format!("verifying {}", dir.display()))?;
-            println!(
-                "{}: ok ({} files, hash {})",
+            print_out(&format!(
+                "{}: ok ({} files, hash {})\n",
                 dir.display(),
                 index.files,
                 index.content_hash
-            );
+            ))?;
         }
     }
     Ok(())
