@@ -58,6 +58,14 @@ fn owned(xs: &[&str]) -> Vec<String> {
     xs.iter().map(|s| s.to_string()).collect()
 }
 
+/// A built-in task as constants: name, labels, prompt, aliases (label, other spellings).
+type Builtin = (
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    &'static [(&'static str, &'static [&'static str])],
+);
+
 fn aliases(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
     pairs
         .iter()
@@ -72,10 +80,7 @@ impl ClassTask {
     /// `synth` → synth_lead); no alias maps one concept onto another (no `piano` → keyboard),
     /// so a mapped answer says what the model said.
     pub fn builtin(name: &str) -> Option<Self> {
-        let (name, labels, prompt, al): (&str, &[&str], &str, &[(&str, &[&str])]) = match name
-            .to_ascii_lowercase()
-            .as_str()
-        {
+        let (name, labels, prompt, al): Builtin = match name.to_ascii_lowercase().as_str() {
             "vsc" => (
                 "vsc",
                 &[
