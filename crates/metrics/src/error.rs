@@ -20,6 +20,18 @@ pub enum Error {
     /// Nothing to score: the corpus scores would be undefined.
     #[error("no captions to score")]
     NoCaptions,
+
+    /// No classification samples: accuracy would be undefined.
+    #[error("no samples to score")]
+    NoSamples,
+
+    /// A target or prediction that is not a label index.
+    #[error("pair {index}: label {label} is out of range (there are {n_labels} labels)")]
+    LabelOutOfRange {
+        index: usize,
+        label: usize,
+        n_labels: usize,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

@@ -6,12 +6,15 @@
 //! [`bleu`], [`rouge_l`] and [`cider_d`] take already tokenised captions, like the
 //! pycocoevalcap classes they mirror; [`tokenize`] produces those.
 //!
+//! [`classification`] scores closed-set classification (accuracy, macro-F1, confusion).
+//!
 //! Parity: `tests/` compares against fixtures produced by pycocoevalcap itself
 //! (`scripts/make_metric_fixtures.py`) to 1e-6 on corpus and per-clip scores, and the
 //! tokeniser against the Java tokenizer's exact output.
 
 pub mod bleu;
 pub mod cider_d;
+pub mod classification;
 mod error;
 mod ngram;
 mod numpy;
