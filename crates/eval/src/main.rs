@@ -1,7 +1,13 @@
 //! The eval binary. Subcommands:
 //! - `generate`: prompt + audio files → generated text (optionally the prompt's logits);
-//! - `mel`: an audio file → its Whisper log-mel spectrogram as safetensors.
+//! - `mel`: an audio file → its Whisper log-mel spectrogram as safetensors;
+//! - `caption`: caption a manifest and score it against its references;
+//! - `score`: score existing predictions against references (no model);
+//! - `classify`: a classification probe (VSC, SER, MIC, MGC or custom);
+//! - `report`: the forgetting report of finetuned models against the base;
+//! - `convert`: VocalSound / IEMOCAP / NSynth / GTZAN layouts → classification manifests.
 
+mod cli;
 mod generate;
 mod mel;
 mod output;
@@ -26,11 +32,26 @@ enum Cmd {
     Generate(generate::Args),
     /// Compute a Whisper log-mel spectrogram.
     Mel(mel::Args),
+    /// Caption a manifest's clips and score them against the references.
+    Caption(cli::caption::CaptionArgs),
+    /// Score existing predictions against references (no model).
+    Score(cli::caption::ScoreArgs),
+    /// Classify a manifest's clips into a task's labels (forgetting probe).
+    Classify(cli::classify::ClassifyArgs),
+    /// Table, JSON and chart of finetuned models against the base.
+    Report(cli::ReportArgs),
+    /// Convert a classification dataset's layout into a manifest.
+    Convert(cli::classify::ConvertArgs),
 }
 
 fn main() -> Result<()> {
     match Cli::parse().cmd {
         Cmd::Generate(a) => generate::run(a),
         Cmd::Mel(a) => mel::run(a),
+        Cmd::Caption(a) => cli::caption::run_caption(a),
+        Cmd::Score(a) => cli::caption::run_score(a),
+        Cmd::Classify(a) => cli::classify::run_classify(a),
+        Cmd::Report(a) => cli::run_report(a),
+        Cmd::Convert(a) => cli::classify::run_convert(a),
     }
 }

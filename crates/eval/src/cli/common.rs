@@ -1,0 +1,137 @@
+//! Arguments shared by the evaluation subcommands: the model, the Java metrics, the result
+//! file, and closed choices.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use eval::java::JavaConfig;
+use eval::ModelId;
+use model::device::{DTypeSpec, DeviceSpec};
+use model::Qwen2AudioModel;
+
+/// Which model to load.
+#[derive(clap::Args)]
+pub struct ModelArgs {
+    /// Checkpoint directory or Hugging Face hub id.
+    #[arg(long)]
+    pub model: String,
+    /// PEFT LoRA adapter directory.
+    #[arg(long)]
+    pub adapter: Option<PathBuf>,
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceSpec,
+    #[arg(long, default_value = "f32")]
+    pub dtype: DTypeSpec,
+}
+
+impl ModelArgs {
+    pub fn load(&self) -> Result<(Qwen2AudioModel, ModelId)> {
+        let device = self.device.open()?;
+        let model = Qwen2AudioModel::from_source(
+            &self.model,
+            &device,
+            self.dtype.into(),
+            self.adapter.as_deref(),
+        )
+        .with_context(|| format!("loading {}", self.model))?;
+        let id = ModelId {
+            model: self.model.clone(),
+            adapter: self.adapter.as_ref().map(|a| a.display().to_string()),
+        };
+        Ok((model, id))
+    }
+}
+
+/// Where METEOR and SPICE come from (else the environment: JAVA, JAVA_HOME, AAC_METEOR_JAR,
+/// AAC_SPICE_JAR, AAC_SPICE_CACHE).
+#[derive(clap::Args)]
+pub struct JavaArgs {
+    /// The java program.
+    #[arg(long)]
+    pub java: Option<PathBuf>,
+    /// meteor-1.5.jar (with data/paraphrase-en.gz beside it).
+    #[arg(long)]
+    pub meteor_jar: Option<PathBuf>,
+    /// spice-1.0.jar (with lib/stanford-corenlp-3.6.0*.jar beside it).
+    #[arg(long)]
+    pub spice_jar: Option<PathBuf>,
+    /// SPICE's parse cache directory.
+    #[arg(long)]
+    pub spice_cache: Option<PathBuf>,
+    /// Do not run METEOR or SPICE (reported as switched off).
+    #[arg(long)]
+    pub no_java: bool,
+}
+
+impl JavaArgs {
+    pub fn config(&self) -> Option<JavaConfig> {
+        (!self.no_java).then(|| JavaConfig {
+            java: self.java.clone(),
+            meteor_jar: self.meteor_jar.clone(),
+            spice_jar: self.spice_jar.clone(),
+            spice_cache: self.spice_cache.clone(),
+        })
+    }
+}
+
+/// Adding this run to a combined result file (for `eval report`).
+#[derive(clap::Args)]
+pub struct ResultArgs {
+    /// Result JSON to create or add to (one file per model).
+    #[arg(long)]
+    pub result: Option<PathBuf>,
+    /// The model's name in reports (default: the adapter's or the model's directory name).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum OnBadArg {
+    /// Stop at the first bad line, naming it.
+    Error,
+    /// Leave bad lines out and list them in the summary.
+    Skip,
+}
+
+impl From<OnBadArg> for data::OnBad {
+    fn from(a: OnBadArg) -> Self {
+        match a {
+            OnBadArg::Error => data::OnBad::Error,
+            OnBadArg::Skip => data::OnBad::Skip,
+        }
+    }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum OnEmptyArg {
+    /// An empty prediction is an error naming its line.
+    Error,
+    /// Score empty predictions as empty and list them.
+    Count,
+}
+
+impl From<OnEmptyArg> for eval::OnEmpty {
+    fn from(a: OnEmptyArg) -> Self {
+        match a {
+            OnEmptyArg::Error => eval::OnEmpty::Error,
+            OnEmptyArg::Count => eval::OnEmpty::Count,
+        }
+    }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum LongAudioArg {
+    /// Refuse clips over 30 s.
+    Error,
+    /// Keep the first 30 s (what the reference does silently), listed in the summary.
+    Truncate,
+}
+
+impl From<LongAudioArg> for audio::LongAudio {
+    fn from(a: LongAudioArg) -> Self {
+        match a {
+            LongAudioArg::Error => audio::LongAudio::Error,
+            LongAudioArg::Truncate => audio::LongAudio::Truncate,
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Closed-set label likelihood against transformers: `tests/fixtures/eval/likelihood.json`
+//! (scripts/make_eval_fixture.py) holds, per case, the templated prompt, its ids, and for
+//! every label the answer's token ids and per-token log-probabilities from one full forward
+//! pass of the tiny model. Ours (one cached prompt pass + one batched continuation pass) must
+//! agree to 1e-4 per token and on the sums, and the classifier must pick the same label.
+
+mod common;
+
+use data::classify::{ClassTask, LabeledSample};
+use data::task::{Prompts, Task};
+use eval::classify::{classify_samples, ClassifyOptions, Select};
+use eval::input::prepare;
+use eval::likelihood::{answer_ids, score_continuations};
+use serde::Deserialize;
+
+const TOL: f64 = 1e-4;
+
+#[derive(Deserialize)]
+struct LabelRef {
+    label: String,
+    answer_ids: Vec<u32>,
+    token_logprobs: Vec<f64>,
+    sum: f64,
+    mean: f64,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    name: String,
+    task: String,
+    clips: Vec<String>,
+    system: Option<String>,
+    prompt: String,
+    labels: Vec<String>,
+    templated: String,
+    prompt_ids: Vec<u32>,
+    scores: Vec<LabelRef>,
+    best_by_sum: String,
+    best_by_mean: String,
+}
+
+#[derive(Deserialize)]
+struct Fixture {
+    cases: Vec<Case>,
+}
+
+fn fixture() -> Fixture {
+    let path = common::fixtures().join("eval/likelihood.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn sample(c: &Case) -> data::Sample {
+    data::Sample {
+        id: c.name.clone(),
+        task: Task::Custom(c.task.clone()),
+        audio: c.clips.iter().map(|f| common::clip(f)).collect(),
+        prompt: Some(c.prompt.clone()),
+        system: c.system.clone(),
+        target: c.labels[0].clone(),
+        references: vec![],
+        source: data::Location::new("fixture", 1),
+    }
+}
+
+#[test]
+fn label_log_probs_equal_the_reference() {
+    let model = common::tiny();
+    let mut worst: f64 = 0.0;
+    for c in fixture().cases {
+        let p = prepare(
+            &model,
+            &sample(&c),
+            &Prompts::default(),
+            audio::LongAudio::Truncate,
+        )
+        .unwrap();
+        assert_eq!(p.templated, c.templated, "{}", c.name);
+        assert_eq!(p.seq.ids, c.prompt_ids, "{}", c.name);
+        let answers: Vec<Vec<u32>> = c
+            .labels
+            .iter()
+            .map(|l| answer_ids(&model, &p.templated, l).unwrap())
+            .collect();
+        let scores = score_continuations(&model, &p.seq, &answers).unwrap();
+        for ((want, ids), got) in c.scores.iter().zip(&answers).zip(&scores) {
+            assert_eq!(ids, &want.answer_ids, "{} {}", c.name, want.label);
+            assert_eq!(got.tokens(), want.token_logprobs.len());
+            for (g, w) in got.token_logprobs.iter().zip(&want.token_logprobs) {
+                worst = worst.max((g - w).abs());
+                assert!(
+                    (g - w).abs() <= TOL,
+                    "{} {}: {g} vs {w}",
+                    c.name,
+                    want.label
+                );
+            }
+            assert!(
+                (got.sum() - want.sum).abs() <= TOL,
+                "{} {}",
+                c.name,
+                want.label
+            );
+            assert!(
+                (got.mean() - want.mean).abs() <= TOL,
+                "{} {}",
+                c.name,
+                want.label
+            );
+        }
+    }
+    eprintln!("max |ours - transformers| per token log-prob: {worst:.2e}");
+}
+
+#[test]
+fn built_in_prompts_are_the_fixture_prompts() {
+    for c in fixture().cases {
+        if let Some(t) = ClassTask::builtin(&c.task) {
+            assert_eq!(t.rendered_prompt(), c.prompt, "{}", c.name);
+            assert_eq!(t.labels, c.labels, "{}", c.name);
+        }
+    }
+}
+
+#[test]
+fn classifier_picks_the_reference_label_by_sum_and_by_mean() {
+    let model = common::tiny();
+    for c in fixture().cases {
+        let task = ClassTask {
+            name: c.task.clone(),
+            labels: c.labels.clone(),
+            prompt: c.prompt.clone(),
+            aliases: Default::default(),
+        };
+        let s = LabeledSample {
+            sample: sample(&c),
+            label: 0,
+        };
+        for (select, want) in [
+            (Select::Sum, &c.best_by_sum),
+            (Select::Mean, &c.best_by_mean),
+        ] {
+            let opts = ClassifyOptions {
+                select,
+                ..ClassifyOptions::default()
+            };
+            let r = classify_samples(
+                &model,
+                &task,
+                std::slice::from_ref(&s),
+                vec![],
+                "fixture",
+                &opts,
+            )
+            .unwrap();
+            assert_eq!(
+                r.records[0].predicted.as_ref(),
+                Some(want),
+                "{} {select:?}",
+                c.name
+            );
+        }
+    }
+}
+
+#[test]
+fn more_labels_than_one_batch_score_the_same() {
+    // 20 continuations: two groups of the batched pass; each must equal its twin.
+    let model = common::tiny();
+    let c = fixture()
+        .cases
+        .into_iter()
+        .find(|c| c.task == "mgc")
+        .unwrap();
+    let p = prepare(
+        &model,
+        &sample(&c),
+        &Prompts::default(),
+        audio::LongAudio::Truncate,
+    )
+    .unwrap();
+    let answers: Vec<Vec<u32>> = c.scores.iter().map(|s| s.answer_ids.clone()).collect();
+    let twice: Vec<Vec<u32>> = answers.iter().chain(&answers).cloned().collect();
+    let scores = score_continuations(&model, &p.seq, &twice).unwrap();
+    assert_eq!(scores.len(), 20);
+    for i in 0..10 {
+        for (a, b) in scores[i]
+            .token_logprobs
+            .iter()
+            .zip(&scores[i + 10].token_logprobs)
+        {
+            assert!((a - b).abs() <= 1e-5);
+        }
+        assert!((scores[i].sum() - c.scores[i].sum).abs() <= TOL);
+    }
+}
