@@ -28,7 +28,7 @@ use crate::classify_report::{summarise, ClassRecord, ClassifyReport, LabelScore}
 use crate::common::{ModelId, Progress, SkippedLine};
 use crate::error::{Error, Result};
 use crate::input::{at, prepare, Prepared};
-use crate::likelihood::{answer_ids, score_continuations};
+use crate::likelihood::{answers_ids, score_continuations};
 
 /// How a sample's prediction is obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -201,12 +201,7 @@ fn by_likelihood(
     p: &Prepared,
     select: Select,
 ) -> Result<ClassRecord> {
-    let answers = task
-        .labels
-        .iter()
-        .map(|l| answer_ids(model, &p.templated, l))
-        .collect::<Result<Vec<_>>>()
-        .map_err(at(&s.sample))?;
+    let answers = answers_ids(model, &p.templated, &task.labels).map_err(at(&s.sample))?;
     let scores = score_continuations(model, &p.seq, &answers).map_err(at(&s.sample))?;
     let value = |i: usize| match select {
         Select::Sum => scores[i].sum(),

@@ -49,16 +49,33 @@ impl AnswerScore {
 /// prompt ending with the generation prompt): the ids of the whole text after the prompt's own
 /// ids. Errors if the prompt's ids are not a prefix (the answer would merge with the template).
 pub fn answer_ids(model: &Qwen2AudioModel, templated: &str, answer: &str) -> Result<Vec<u32>> {
+    Ok(answers_ids(model, templated, &[answer])?.remove(0))
+}
+
+/// [`answer_ids`] of several answers, tokenising the prompt once.
+pub fn answers_ids<S: AsRef<str>>(
+    model: &Qwen2AudioModel,
+    templated: &str,
+    answers: &[S],
+) -> Result<Vec<Vec<u32>>> {
     let tok = &model.tokenizer;
     let prompt = tok.encode(templated)?;
-    let full = tok.encode(&format!("{templated}{answer}<|im_end|>"))?;
-    match full.strip_prefix(prompt.as_slice()) {
-        Some(rest) if !rest.is_empty() => Ok(rest.to_vec()),
-        _ => Err(Error::option(
-            "labels",
-            format!("the answer {answer:?} does not tokenise as a continuation of the prompt"),
-        )),
-    }
+    answers
+        .iter()
+        .map(|a| {
+            let answer = a.as_ref();
+            let full = tok.encode(&format!("{templated}{answer}<|im_end|>"))?;
+            match full.strip_prefix(prompt.as_slice()) {
+                Some(rest) if !rest.is_empty() => Ok(rest.to_vec()),
+                _ => Err(Error::option(
+                    "labels",
+                    format!(
+                        "the answer {answer:?} does not tokenise as a continuation of the prompt"
+                    ),
+                )),
+            }
+        })
+        .collect()
 }
 
 /// Scores every continuation (non-empty token lists) after `prompt`.

@@ -301,3 +301,60 @@ fn bad_lines_are_named_or_skipped_and_listed() {
         "{reasons}"
     );
 }
+
+#[test]
+fn convert_then_classify_a_gtzan_layout() {
+    let d = scratch("convert-gtzan");
+    for (genre, f) in [
+        ("blues", "tone.wav"),
+        ("rock", "noise_pluck.wav"),
+        ("polka", "tone.wav"),
+    ] {
+        let dir = d.join("genres").join(genre);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(clip(f), dir.join(format!("{genre}.00000.wav"))).unwrap();
+    }
+    let m = d.join("mgc.jsonl");
+    let (ok, _, stderr) = eval(&[
+        "convert",
+        "--format",
+        "gtzan",
+        "--input",
+        s(&d.join("genres")),
+        "--out",
+        s(&m),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("wrote 2 lines") && stderr.contains("dropped 1"),
+        "{stderr}"
+    );
+    let lines = read_jsonl(&m);
+    assert_eq!(lines[0]["audio"][0], "genres/blues/blues.00000.wav");
+    let out = d.join("out");
+    let (ok, _, stderr) = eval(&[
+        "classify",
+        "--model",
+        s(&tiny_dir()),
+        "--task",
+        "mgc",
+        "--manifest",
+        s(&m),
+        "--out",
+        s(&out),
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(read_json(&out.join("summary.json"))["samples"], 2);
+    let (ok, _, stderr) = eval(&[
+        "convert",
+        "--format",
+        "gtzan",
+        "--input",
+        s(&d.join("genres")),
+        "--out",
+        s(&m),
+        "--sessions",
+        "1",
+    ]);
+    assert!(!ok && stderr.contains("--sessions"), "{stderr}");
+}
