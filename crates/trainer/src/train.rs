@@ -278,6 +278,7 @@ pub fn run_until(cfg: &Config, stop: &AtomicBool, until: Option<u64>) -> Result<
             interrupted = true;
             break;
         }
+        let step_start = Instant::now();
         // Draw and build this step's examples (bad samples skipped or fatal, per config).
         let n_micro = cfg.train.grad_accum;
         let per = cfg.train.micro_batch;
@@ -396,6 +397,7 @@ pub fn run_until(cfg: &Config, stop: &AtomicBool, until: Option<u64>) -> Result<
             .collect();
         log.append(&json!({
             "step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm,
+            "step_s": step_start.elapsed().as_secs_f64(),
             "label_tokens": group_tokens, "tokens_per_s": tokens_seen as f64 / elapsed.max(1e-9),
             "tasks": tasks,
         }))?;
