@@ -412,7 +412,8 @@ pub fn run_until(cfg: &Config, stop: &AtomicBool, until: Option<u64>) -> Result<
             let v = validate(&tr, &ex, &valid_sets)?;
             log.append(&json!({"step": step, "valid_loss": v}))?;
         }
-        let periodic = cfg.output.save_every > 0 && step.is_multiple_of(cfg.output.save_every as u64);
+        let periodic =
+            cfg.output.save_every > 0 && step.is_multiple_of(cfg.output.save_every as u64);
         if periodic || step == total {
             last_ckpt = Some(save(cfg, &tr, &opt, &mixture, step)?);
         }
