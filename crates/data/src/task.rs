@@ -53,7 +53,8 @@ impl Task {
         }
     }
 
-    /// The built-in prompt for `n_audio` clips ([`Prompts::default`]); `None` for custom tasks.
+    /// The built-in prompt for `n_audio` clips ([`Prompts::default`]); `None` for custom tasks
+    /// other than the built-in classification tasks.
     pub fn default_prompt(&self, n_audio: usize) -> Option<String> {
         Prompts::default().prompt(self, n_audio)
     }
@@ -107,14 +108,19 @@ impl Default for Prompts {
 }
 
 impl Prompts {
-    /// The prompt for `task` with `n_audio` clips; `None` for a custom task not in `custom`.
+    /// The prompt for `task` with `n_audio` clips. A custom task takes its entry in
+    /// `custom`, else the built-in classification task's prompt of that name
+    /// ([`crate::classify::ClassTask::builtin`]: vsc, ser, mic, mgc), so training and
+    /// evaluation ask the same question; `None` for any other custom task.
     pub fn prompt(&self, task: &Task, n_audio: usize) -> Option<String> {
         match task {
             Task::Ac => Some(self.ac.clone()),
             Task::Acc if n_audio == 2 => Some(self.acc.clone()),
             Task::Acc => Some(self.acc_many.replace("{n}", &n_audio.to_string())),
             Task::Adc => Some(self.adc.clone()),
-            Task::Custom(name) => self.custom.get(name).cloned(),
+            Task::Custom(name) => self.custom.get(name).cloned().or_else(|| {
+                crate::classify::ClassTask::builtin(name).map(|t| t.rendered_prompt())
+            }),
         }
     }
 }
@@ -201,6 +207,13 @@ mod tests {
             "Describe the audio in a sentence."
         );
         assert_eq!(Task::Custom("x".into()).default_prompt(1), None);
+        // Built-in classification tasks ask what the evaluation asks.
+        assert_eq!(
+            Task::Custom("vsc".into()).default_prompt(1).unwrap(),
+            crate::classify::ClassTask::builtin("vsc")
+                .unwrap()
+                .rendered_prompt()
+        );
         let p: Prompts =
             serde_json::from_str(r#"{"ac": "Caption it.", "custom": {"x": "Go"}}"#).unwrap();
         assert_eq!(p.prompt(&Task::Ac, 1).unwrap(), "Caption it.");

@@ -37,7 +37,7 @@ fn native_lines() {
     let text = r#"{"task": "ac", "audio": "a.wav", "target": " A dog barks. "}
 
 {"id": 7, "task": "ADC", "audio": ["x/b.wav", "/abs/c.wav"], "prompt": "What changed?", "target": "louder", "references": ["r1"]}
-{"task": "vsc", "audio": ["d.wav"], "target": "laughter", "system": "Be brief."}
+{"task": "birdsong", "audio": ["d.wav"], "target": "laughter", "system": "Be brief."}
 "#;
     let (samples, skipped) = read(text, &ReadOptions::default()).unwrap();
     assert!(skipped.is_empty());
@@ -66,9 +66,10 @@ fn native_lines() {
         ]
     );
     let s = &samples[2];
-    assert_eq!(s.task, Task::Custom("vsc".into()));
+    assert_eq!(s.task, Task::Custom("birdsong".into()));
     assert_eq!(s.system.as_deref(), Some("Be brief."));
-    // A custom task needs a prompt from somewhere; the error names the line and field.
+    // A custom task that is not a built-in probe needs a prompt from somewhere; the error
+    // names the line and field.
     let e = s
         .resolved_prompt(&Prompts::default())
         .unwrap_err()
