@@ -218,6 +218,65 @@ fn download(repo_id: &str) -> Result<ModelFiles> {
     })
 }
 
+/// Writes `tensors` (any device; f32, bf16 or f16, else stored as f32) as safetensors with the
+/// `{"format": "pt"}` metadata transformers and PEFT expect.
+pub fn write_safetensors(
+    path: &Path,
+    tensors: &std::collections::BTreeMap<String, candle_core::Tensor>,
+) -> Result<()> {
+    let err = |msg: String| Error::Checkpoint {
+        path: path.into(),
+        msg,
+    };
+    /// A tensor as safetensors stores it: dtype, shape, little-endian bytes.
+    type Raw = (safetensors::Dtype, Vec<usize>, Vec<u8>);
+    let raw: Vec<(&String, Raw)> = tensors
+        .iter()
+        .map(|(k, t)| {
+            let (dt, bytes) = tensor_bytes(t)?;
+            Ok((k, (dt, t.dims().to_vec(), bytes)))
+        })
+        .collect::<Result<_>>()?;
+    let views = raw
+        .iter()
+        .map(|(k, (dt, shape, bytes))| {
+            safetensors::tensor::TensorView::new(*dt, shape.clone(), bytes).map(|v| (*k, v))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| err(e.to_string()))?;
+    let meta = std::collections::HashMap::from([("format".to_string(), "pt".to_string())]);
+    safetensors::serialize_to_file(views, Some(meta), path).map_err(|e| err(e.to_string()))
+}
+
+fn tensor_bytes(t: &candle_core::Tensor) -> Result<(safetensors::Dtype, Vec<u8>)> {
+    use candle_core::DType;
+    let flat = t.to_device(&candle_core::Device::Cpu)?.flatten_all()?;
+    Ok(match t.dtype() {
+        DType::BF16 => (
+            safetensors::Dtype::BF16,
+            flat.to_vec1::<half::bf16>()?
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect(),
+        ),
+        DType::F16 => (
+            safetensors::Dtype::F16,
+            flat.to_vec1::<half::f16>()?
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect(),
+        ),
+        _ => (
+            safetensors::Dtype::F32,
+            flat.to_dtype(DType::F32)?
+                .to_vec1::<f32>()?
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect(),
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

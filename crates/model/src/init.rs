@@ -55,6 +55,10 @@ pub struct InitSpec {
     pub init_std: f64,
     #[serde(default)]
     pub seed: u64,
+    /// How the weights are stored (training upcasts them to f32 trainable copies; a full
+    /// finetuning run's merged export keeps this dtype).
+    #[serde(default)]
+    pub dtype: crate::device::DTypeSpec,
 }
 
 fn default_std() -> f64 {
@@ -162,7 +166,11 @@ pub fn config_json(
         "architectures": ["Qwen2AudioForConditionalGeneration"],
         "model_type": "qwen2_audio",
         "audio_token_index": audio_token_index,
-        "dtype": "float32",
+        "dtype": match spec.dtype {
+            crate::device::DTypeSpec::F32 => "float32",
+            crate::device::DTypeSpec::Bf16 => "bfloat16",
+            crate::device::DTypeSpec::F16 => "float16",
+        },
         "audio_config": {
             "model_type": "qwen2_audio_encoder",
             "num_mel_bins": a.num_mel_bins, "d_model": a.d_model,
@@ -406,38 +414,13 @@ pub fn write_new_checkpoint(spec: &InitSpec, texts: &[String], dir: &Path) -> Re
             "return_attention_mask": false, "sampling_rate": 16000,
         })),
     )?;
-    let weights = init_weights(spec, vocab)?;
-    let path = dir.join("model.safetensors");
-    write_safetensors(&path, &weights)?;
+    let dtype: candle_core::DType = spec.dtype.into();
+    let weights = init_weights(spec, vocab)?
+        .into_iter()
+        .map(|(k, t)| Ok((k, t.to_dtype(dtype)?)))
+        .collect::<Result<BTreeMap<_, _>>>()?;
+    crate::checkpoint::write_safetensors(&dir.join("model.safetensors"), &weights)?;
     Ok(vocab)
-}
-
-/// f32 safetensors with the `{"format": "pt"}` header transformers expects.
-fn write_safetensors(path: &Path, tensors: &BTreeMap<String, Tensor>) -> Result<()> {
-    let raw: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
-        .iter()
-        .map(|(k, t)| {
-            let v: Vec<f32> = t.flatten_all()?.to_vec1()?;
-            let bytes = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-            Ok((k.clone(), t.dims().to_vec(), bytes))
-        })
-        .collect::<Result<_>>()?;
-    let meta = std::collections::HashMap::from([("format".to_string(), "pt".to_string())]);
-    let views = raw
-        .iter()
-        .map(|(k, shape, bytes)| {
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
-                .map(|v| (k.clone(), v))
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::Checkpoint {
-            path: path.into(),
-            msg: e.to_string(),
-        })?;
-    safetensors::serialize_to_file(views, Some(meta), path).map_err(|e| Error::Checkpoint {
-        path: path.into(),
-        msg: e.to_string(),
-    })
 }
 
 /// Qwen2-Audio-Instruct's chat template (the format `transformers`' processor applies; our

@@ -29,6 +29,7 @@ fn spec(seed: u64) -> InitSpec {
         bpe_vocab: 400,
         init_std: 0.02,
         seed,
+        dtype: model::device::DTypeSpec::F32,
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor, Var};
+use model::checkpoint::write_safetensors;
 use model::lora::{splitmix, AdapterSource, LoraDropout, LoraWeights, PeftConfig, PEFT_PREFIX};
 use model::rng::Rng;
 
@@ -255,63 +256,10 @@ pub fn write_peft(
         .and_then(|n| n.to_str())
         .ok_or_else(|| anyhow::anyhow!("{}: not a directory name", dir.display()))?;
     crate::store::write_dir_atomic(parent, name, |tmp: &Path| -> std::io::Result<()> {
-        write_safetensors_pt(&tmp.join("adapter_model.safetensors"), tensors)?;
+        write_safetensors(&tmp.join("adapter_model.safetensors"), tensors)
+            .map_err(std::io::Error::other)?;
         let json = serde_json::to_string_pretty(cfg).map_err(std::io::Error::other)?;
         std::fs::write(tmp.join("adapter_config.json"), json)
     })?;
     Ok(())
-}
-
-/// Safetensors with PEFT/transformers' `{"format": "pt"}` metadata.
-pub fn write_safetensors_pt(
-    path: &Path,
-    tensors: &BTreeMap<String, Tensor>,
-) -> std::io::Result<()> {
-    /// A tensor as safetensors stores it: dtype, shape, little-endian bytes.
-    type Raw = (safetensors::Dtype, Vec<usize>, Vec<u8>);
-    let views: Vec<(String, Raw)> = tensors
-        .iter()
-        .map(|(k, t)| {
-            let (dt, bytes) = tensor_bytes(t).map_err(std::io::Error::other)?;
-            Ok((k.clone(), (dt, t.dims().to_vec(), bytes)))
-        })
-        .collect::<std::io::Result<_>>()?;
-    let data: Vec<(String, safetensors::tensor::TensorView)> = views
-        .iter()
-        .map(|(k, (dt, shape, bytes))| {
-            safetensors::tensor::TensorView::new(*dt, shape.clone(), bytes)
-                .map(|v| (k.clone(), v))
-                .map_err(std::io::Error::other)
-        })
-        .collect::<std::io::Result<_>>()?;
-    let meta = std::collections::HashMap::from([("format".to_string(), "pt".to_string())]);
-    safetensors::serialize_to_file(data, Some(meta), path).map_err(std::io::Error::other)
-}
-
-fn tensor_bytes(t: &Tensor) -> candle_core::Result<(safetensors::Dtype, Vec<u8>)> {
-    let flat = t.to_device(&Device::Cpu)?.flatten_all()?;
-    Ok(match t.dtype() {
-        DType::BF16 => (
-            safetensors::Dtype::BF16,
-            flat.to_vec1::<half::bf16>()?
-                .iter()
-                .flat_map(|x| x.to_le_bytes())
-                .collect(),
-        ),
-        DType::F16 => (
-            safetensors::Dtype::F16,
-            flat.to_vec1::<half::f16>()?
-                .iter()
-                .flat_map(|x| x.to_le_bytes())
-                .collect(),
-        ),
-        _ => (
-            safetensors::Dtype::F32,
-            flat.to_dtype(DType::F32)?
-                .to_vec1::<f32>()?
-                .iter()
-                .flat_map(|x| x.to_le_bytes())
-                .collect(),
-        ),
-    })
 }

@@ -10,9 +10,10 @@ use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor};
 use model::checkpoint::ModelFiles;
 
-use crate::adapters::{peft_config, peft_tensors, write_peft, write_safetensors_pt, LoraPair};
+use crate::adapters::{peft_config, peft_tensors, write_peft, LoraPair};
 use crate::config::{Config, Mode};
 use crate::params::Trainable;
+use model::checkpoint::write_safetensors;
 
 /// Files of a checkpoint directory that a merged model keeps (besides weights).
 const SIDE_FILES: &[&str] = &[
@@ -99,7 +100,7 @@ pub fn write_merged(
         .and_then(|n| n.to_str())
         .context("merged directory name")?;
     crate::store::write_dir_atomic(parent, name, |tmp: &Path| -> Result<()> {
-        write_safetensors_pt(&tmp.join("model.safetensors"), &out)?;
+        write_safetensors(&tmp.join("model.safetensors"), &out)?;
         for f in SIDE_FILES {
             let src = files.dir.join(f);
             if src.is_file() {

@@ -10,10 +10,11 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::{peft_config, peft_tensors, write_safetensors_pt};
+use crate::adapters::{peft_config, peft_tensors};
 use crate::config::Config;
 use crate::optim::AdamW;
 use crate::params::Trainable;
+use model::checkpoint::write_safetensors;
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -44,7 +45,7 @@ pub fn save(run_dir: &Path, st: &RunState, tr: &Trainable, opt: &AdamW) -> Resul
     let dir = crate::store::write_dir_atomic(run_dir, &name, |tmp: &Path| -> Result<()> {
         if let Some(lcfg) = &cfg_lora {
             let tensors = peft_tensors(&tr.lora)?;
-            write_safetensors_pt(&tmp.join("adapter_model.safetensors"), &tensors)?;
+            write_safetensors(&tmp.join("adapter_model.safetensors"), &tensors)?;
             let pc = peft_config(lcfg, &tr.lora, "");
             std::fs::write(
                 tmp.join("adapter_config.json"),
@@ -57,14 +58,14 @@ pub fn save(run_dir: &Path, st: &RunState, tr: &Trainable, opt: &AdamW) -> Resul
                 .iter()
                 .map(|(k, v)| Ok((k.clone(), v.as_tensor().to_device(&Device::Cpu)?)))
                 .collect::<candle_core::Result<_>>()?;
-            write_safetensors_pt(&tmp.join("trained_weights.safetensors"), &base)?;
+            write_safetensors(&tmp.join("trained_weights.safetensors"), &base)?;
         }
         let moments: BTreeMap<String, Tensor> = opt
             .state_tensors()
             .into_iter()
             .map(|(k, t)| Ok((k, t.to_device(&Device::Cpu)?)))
             .collect::<candle_core::Result<_>>()?;
-        write_safetensors_pt(&tmp.join("optimizer.safetensors"), &moments)?;
+        write_safetensors(&tmp.join("optimizer.safetensors"), &moments)?;
         std::fs::write(tmp.join("state.json"), serde_json::to_string_pretty(st)?)?;
         Ok(())
     })?;
