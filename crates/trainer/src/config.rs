@@ -19,6 +19,94 @@ pub struct Config {
     pub train: TrainSection,
     pub data: DataSection,
     pub output: OutputSection,
+    /// Generate the procedural world (its manifests feed `data`) before training, if missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub world: Option<WorldSection>,
+    /// Evaluate the base and the finetuned model after training, and report the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval: Option<EvalSection>,
+}
+
+/// The procedural corpus of the `world` crate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorldSection {
+    /// Where it is (or will be) written.
+    pub dir: PathBuf,
+    #[serde(default = "demo_size")]
+    pub size: world::Size,
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn demo_size() -> world::Size {
+    world::Size::Demo
+}
+
+impl WorldSection {
+    pub fn world_config(&self) -> world::WorldConfig {
+        world::WorldConfig {
+            seed: self.seed,
+            ..world::WorldConfig::sized(self.size)
+        }
+    }
+}
+
+/// Post-training evaluation (the `eval` crate): captioning sets and classification probes, on
+/// the base model and on the trained one, with a table of the differences.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalSection {
+    /// Results, per-set outputs and the report (default `output.dir/eval`).
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// The report's name for the trained model (default: the run directory's name).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Also evaluate the base model and report the changes against it.
+    #[serde(default = "yes")]
+    pub compare_base: bool,
+    /// The base's result file; reused when it already holds every set below (runs that share
+    /// a base then evaluate it once). Default `<dir>/base.json`.
+    #[serde(default)]
+    pub base_result: Option<PathBuf>,
+    /// Longest generated caption, in tokens.
+    #[serde(default = "default_caption_tokens")]
+    pub max_new_tokens: usize,
+    /// Captions generated per batch.
+    #[serde(default = "default_eval_batch")]
+    pub batch_size: usize,
+    #[serde(default)]
+    pub caption: Vec<CaptionSet>,
+    #[serde(default)]
+    pub classify: Vec<ClassifySet>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_caption_tokens() -> usize {
+    48
+}
+fn default_eval_batch() -> usize {
+    8
+}
+
+/// A captioning test set: a manifest with reference captions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptionSet {
+    /// Column name in the report.
+    pub name: String,
+    pub manifest: PathBuf,
+}
+
+/// A classification probe: a built-in task (vsc, ser, mic, mgc) and its manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifySet {
+    pub task: String,
+    pub manifest: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -354,6 +442,22 @@ impl Config {
                 ));
             }
         }
+        if let Some(e) = &self.eval {
+            for (i, c) in e.classify.iter().enumerate() {
+                if data::classify::ClassTask::builtin(&c.task).is_none() {
+                    return Err(bad(
+                        &format!("eval.classify[{i}].task"),
+                        format!("`{}` is not a built-in probe (vsc, ser, mic, mgc)", c.task),
+                    ));
+                }
+            }
+            if e.caption.is_empty() && e.classify.is_empty() {
+                return Err(bad(
+                    "eval",
+                    "names no [[eval.caption]] or [[eval.classify]] set".into(),
+                ));
+            }
+        }
         if t.eval_every > 0 && self.data.valid.is_empty() {
             return Err(bad("train.eval_every", "needs [[data.valid]] sets".into()));
         }
@@ -361,9 +465,10 @@ impl Config {
     }
 
     /// A stable hash of the settings that must not change across a resume (everything but
-    /// `output.resume`, `output.log_every` and `train.steps`).
+    /// `output.resume`, `output.log_every`, `train.steps` and the post-training `eval`).
     pub fn resume_hash(&self) -> String {
         let mut c = self.clone();
+        c.eval = None;
         c.output.resume = Resume::Auto;
         c.output.log_every = 0;
         c.train.steps = 0;

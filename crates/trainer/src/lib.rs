@@ -11,6 +11,7 @@ pub mod export;
 pub mod loss;
 pub mod optim;
 pub mod params;
+pub mod pipeline;
 pub mod prep;
 pub mod report;
 pub mod schedule;

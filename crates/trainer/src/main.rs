@@ -162,7 +162,8 @@ fn train(config: &std::path::Path, set: &[String], stop_at_step: Option<u64>) ->
         );
     })
     .context("installing the Ctrl-C handler")?;
-    let out = trainer::train::run_until(&cfg, &stop, stop_at_step)?;
+    let exp = trainer::pipeline::run(&cfg, &stop, stop_at_step)?;
+    let out = &exp.train;
     if out.interrupted {
         eprintln!(
             "stopped at step {}; run the same command again to resume",
@@ -170,6 +171,10 @@ fn train(config: &std::path::Path, set: &[String], stop_at_step: Option<u64>) ->
         );
     } else if let Some(dir) = &out.adapter_dir {
         eprintln!("done: {} steps; exported {}", out.steps_done, dir.display());
+    }
+    if let Some((dir, table)) = &exp.report {
+        println!("{table}");
+        eprintln!("report: {}", dir.join("report.md").display());
     }
     Ok(())
 }
