@@ -154,7 +154,7 @@ impl AudioEncoder {
         let x = self.conv2.forward(&x)?.gelu_erf()?; // [1, D, ≥ L1]
         let x = x.narrow(2, 0, l1)?.transpose(1, 2)?; // [1, L1, D]
         let pos = self.positions.narrow(0, 0, l1)?.to_dtype(x.dtype())?;
-        let mut x = x.broadcast_add(&pos)?;
+        let mut x = crate::constop::add_const(&x, &pos)?;
         for layer in &self.layers {
             x = layer.forward(&x)?;
         }

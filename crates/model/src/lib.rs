@@ -7,7 +7,9 @@
 //! is differentiable: no fused candle op without a backward is used here.
 
 pub mod checkpoint;
+pub mod checkpointing;
 pub mod config;
+pub mod constop;
 pub mod decoder;
 pub mod device;
 pub mod encoder;

@@ -60,7 +60,7 @@ impl LoraDropout {
             })
             .collect();
         let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
-        Ok((x * mask)?)
+        crate::constop::mul_const(x, &mask)
     }
 }
 

@@ -5,6 +5,7 @@
 use candle_core::{DType, Module, Tensor, D};
 use candle_nn::VarBuilder;
 
+use crate::constop::{add_const, mul_const};
 use crate::lora::{AdapterSource, LoraWeights};
 use crate::Result;
 
@@ -46,6 +47,19 @@ impl Linear {
         self.lora.as_ref()
     }
 
+    /// The tensors that receive gradients: the LoRA matrices, and the weight and bias when
+    /// they are trained (full finetuning).
+    pub fn trainable(&self) -> Vec<Tensor> {
+        let lora = self.lora.iter().flat_map(|l| [&l.a, &l.b]);
+        [&self.weight]
+            .into_iter()
+            .chain(&self.bias)
+            .chain(lora)
+            .filter(|t| t.track_op())
+            .cloned()
+            .collect()
+    }
+
     /// x: [..., in] → [..., out].
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let dims = x.dims().to_vec();
@@ -60,7 +74,7 @@ impl Linear {
             crate::frozen::frozen_matmul(&x2, &self.weight)?
         };
         if let Some(b) = &self.bias {
-            y = y.broadcast_add(b)?;
+            y = add_const(&y, b)?;
         }
         if let Some(l) = &self.lora {
             y = (y + l.delta(&x2)?)?;
@@ -98,7 +112,7 @@ impl LayerNorm {
         let xn = xc.broadcast_div(&(var + self.eps)?.sqrt()?)?;
         let w = self.weight.to_dtype(DType::F32)?;
         let b = self.bias.to_dtype(DType::F32)?;
-        Ok(xn.broadcast_mul(&w)?.broadcast_add(&b)?.to_dtype(dtype)?)
+        Ok(add_const(&mul_const(&xn, &w)?, &b)?.to_dtype(dtype)?)
     }
 }
 
@@ -117,12 +131,17 @@ impl RmsNorm {
         })
     }
 
+    /// The weight, when it is trained.
+    pub fn trainable(&self) -> Option<Tensor> {
+        self.weight.track_op().then(|| self.weight.clone())
+    }
+
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let dtype = x.dtype();
         let xf = x.to_dtype(DType::F32)?;
         let var = xf.sqr()?.mean_keepdim(D::Minus1)?;
         let xn = xf.broadcast_div(&(var + self.eps)?.sqrt()?)?;
-        Ok(xn.to_dtype(dtype)?.broadcast_mul(&self.weight)?)
+        mul_const(&xn.to_dtype(dtype)?, &self.weight)
     }
 }
 
@@ -157,7 +176,7 @@ impl Rotary {
         let x1 = x.narrow(D::Minus1, 0, d / 2)?;
         let x2 = x.narrow(D::Minus1, d / 2, d - d / 2)?;
         let rot = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
-        Ok((x.broadcast_mul(cos)? + rot.broadcast_mul(sin)?)?)
+        Ok((mul_const(x, cos)? + mul_const(&rot, sin)?)?)
     }
 }
 
@@ -175,7 +194,7 @@ pub fn attention(
     let scores = (q.contiguous()?.matmul(&k.t()?.contiguous()?)? * scale)?;
     let mut scores = scores.to_dtype(DType::F32)?;
     if let Some(m) = mask {
-        scores = scores.broadcast_add(m)?;
+        scores = add_const(&scores, m)?;
     }
     let probs = candle_nn::ops::softmax(&scores, D::Minus1)?.to_dtype(dtype)?;
     Ok(probs.matmul(&v.contiguous()?)?)
