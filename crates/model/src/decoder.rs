@@ -7,8 +7,12 @@
 //! every position. Logits are a separate step so a trainer can compute them only where there
 //! are labels.
 
+use std::sync::Arc;
+
 use candle_core::{DType, Tensor};
 use candle_nn::VarBuilder;
+
+use crate::checkpointing::{checkpointed, LayerFn, SideGrads};
 
 use crate::config::TextConfig;
 use crate::lora::AdapterSource;
@@ -142,6 +146,30 @@ struct Layer {
     post_norm: RmsNorm,
 }
 
+impl Layer {
+    fn forward(&self, x: &Tensor, rope: &(Tensor, Tensor), step: &mut Step) -> Result<Tensor> {
+        let h = self
+            .attn
+            .forward(&self.input_norm.forward(x)?, rope, step)?;
+        let x = (x + h)?;
+        let h = self.mlp.forward(&self.post_norm.forward(&x)?)?;
+        Ok((x + h)?)
+    }
+
+    /// The tensors of this layer that receive gradients (LoRA matrices, trained weights).
+    fn trainable(&self) -> Vec<Tensor> {
+        let a = &self.attn;
+        let m = &self.mlp;
+        let mut out: Vec<Tensor> = [&a.q, &a.k, &a.v, &a.o, &m.gate, &m.up, &m.down]
+            .iter()
+            .flat_map(|l| l.trainable())
+            .collect();
+        out.extend(self.input_norm.trainable());
+        out.extend(self.post_norm.trainable());
+        out
+    }
+}
+
 /// Per-forward state threaded through the layers.
 struct Step<'a> {
     layer: usize,
@@ -158,6 +186,8 @@ pub struct Decoder {
     head: Option<Linear>,
     rotary: Rotary,
     cfg: TextConfig,
+    /// Set by a trainer: layers with trainable tensors run checkpointed.
+    checkpoint: Option<Arc<SideGrads>>,
 }
 
 impl Decoder {
@@ -210,7 +240,22 @@ impl Decoder {
             head,
             rotary: Rotary::new(cfg.head_dim(), cfg.rope_theta, vb.device())?,
             cfg: cfg.clone(),
+            checkpoint: None,
         })
+    }
+
+    /// Turns on activation checkpointing for the training forward (no KV cache): each layer
+    /// that has trainable tensors keeps only its output and is recomputed in the backward
+    /// pass. The returned store collects those layers' gradients of the tensors `trainable`
+    /// (the ids of the trainer's `Var`s): merge it into the `GradStore` after every
+    /// `backward()` ([`SideGrads::drain_into`]).
+    pub fn enable_checkpointing(
+        &mut self,
+        trainable: impl IntoIterator<Item = candle_core::TensorId>,
+    ) -> Arc<SideGrads> {
+        let store = Arc::new(SideGrads::new(trainable));
+        self.checkpoint = Some(store.clone());
+        store
     }
 
     pub fn config(&self) -> &TextConfig {
@@ -244,17 +289,27 @@ impl Decoder {
         let rope = self.rotary.cos_sin(positions, embeds.dtype())?;
         let mut x = embeds.clone();
         for (i, layer) in self.layers.iter().enumerate() {
+            if let (Some(store), None) = (&self.checkpoint, cache.as_ref()) {
+                if let Some(anchor) = layer.trainable().first() {
+                    let (l, rope, mask) = (layer.clone(), rope.clone(), mask.cloned());
+                    let f: LayerFn = Arc::new(move |x: &Tensor| {
+                        let mut step = Step {
+                            layer: i,
+                            mask: mask.as_ref(),
+                            cache: None,
+                        };
+                        l.forward(x, &rope, &mut step)
+                    });
+                    x = checkpointed(f, &x, anchor, store)?;
+                    continue;
+                }
+            }
             let mut step = Step {
                 layer: i,
                 mask,
                 cache: cache.as_deref_mut(),
             };
-            let h = layer
-                .attn
-                .forward(&layer.input_norm.forward(&x)?, &rope, &mut step)?;
-            x = (x + h)?;
-            let h = layer.mlp.forward(&layer.post_norm.forward(&x)?)?;
-            x = (x + h)?;
+            x = layer.forward(&x, &rope, &mut step)?;
         }
         self.norm.forward(&x)
     }

@@ -112,3 +112,90 @@ fn lora_on_every_linear_gets_gradients() {
         assert_nonzero(name, grads.get(v.as_tensor()));
     }
 }
+
+/// Max |a - b| over two gradients.
+fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(D::Minus1)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
+
+#[test]
+fn checkpointed_layers_give_the_plain_gradients() {
+    let files = model::checkpoint::resolve(fixtures().join("model").to_str().unwrap()).unwrap();
+    // LoRA on every linear layer.
+    let src = AllLinear {
+        vars: RefCell::new(vec![]),
+    };
+    let mut model = Qwen2AudioModel::load(&files, &Device::Cpu, DType::F32, &src).unwrap();
+    let plain = loss(&model).backward().unwrap();
+    let vars = src.vars.borrow();
+    let store = model
+        .decoder
+        .enable_checkpointing(vars.iter().map(|(_, v)| v.id()));
+    let mut ckpt = loss(&model).backward().unwrap();
+    store.drain_into(&mut ckpt).unwrap();
+    for (name, v) in vars.iter() {
+        let (a, b) = (plain.get(v.as_tensor()), ckpt.get(v.as_tensor()));
+        let (a, b) = (
+            a.unwrap(),
+            b.unwrap_or_else(|| panic!("{name}: no gradient")),
+        );
+        assert!(
+            max_diff(a, b)
+                <= 1e-6
+                    * (1.0
+                        + a.abs()
+                            .unwrap()
+                            .max_all()
+                            .unwrap()
+                            .to_scalar::<f32>()
+                            .unwrap()),
+            "{name}"
+        );
+    }
+
+    // Full finetuning: the gradients reach the weights through the recomputed layers.
+    let tensors = candle_core::safetensors::load(&files.weights[0], &Device::Cpu).unwrap();
+    let vars: HashMap<String, Var> = tensors
+        .iter()
+        .map(|(k, t)| (k.clone(), Var::from_tensor(t).unwrap()))
+        .collect();
+    let as_tensors = vars
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+        .collect();
+    let vb = VarBuilder::from_tensors(as_tensors, DType::F32, &Device::Cpu);
+    let mut model = Qwen2AudioModel::build(&files, vb, &model::lora::NoAdapters).unwrap();
+    let plain = loss(&model).backward().unwrap();
+    let store = model
+        .decoder
+        .enable_checkpointing(vars.values().map(|v| v.id()));
+    let mut ckpt = loss(&model).backward().unwrap();
+    store.drain_into(&mut ckpt).unwrap();
+    for (name, v) in &vars {
+        let a = plain.get(v.as_tensor()).unwrap();
+        let b = ckpt
+            .get(v.as_tensor())
+            .unwrap_or_else(|| panic!("{name}: no gradient"));
+        assert!(
+            max_diff(a, b)
+                <= 1e-6
+                    * (1.0
+                        + a.abs()
+                            .unwrap()
+                            .max_all()
+                            .unwrap()
+                            .to_scalar::<f32>()
+                            .unwrap()),
+            "{name}"
+        );
+    }
+}

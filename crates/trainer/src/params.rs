@@ -23,6 +23,9 @@ pub struct Trainable {
     pub base: Vec<(String, Var)>,
     /// Dropout seed handle of the adapters (None without LoRA dropout).
     pub lora_source: Option<TrainableLora>,
+    /// Gradients of checkpointed layers, to merge after each backward (None when
+    /// `train.gradient_checkpointing` is off).
+    pub side_grads: Option<std::sync::Arc<model::checkpointing::SideGrads>>,
 }
 
 impl Trainable {
@@ -61,7 +64,7 @@ pub fn load(cfg: &Config, files: &ModelFiles, device: &Device) -> Result<Trainab
     };
     let any_base =
         cfg.train.mode == Mode::Full || cfg.train.train_projector || cfg.train.train_encoder;
-    let (model, base) = if !any_base {
+    let (mut model, base) = if !any_base {
         (
             Qwen2AudioModel::load(files, device, dtype, adapters)?,
             vec![],
@@ -101,10 +104,20 @@ pub fn load(cfg: &Config, files: &ModelFiles, device: &Device) -> Result<Trainab
             cfg.lora.scope
         );
     }
+    let wanted: Vec<candle_core::TensorId> = lora
+        .iter()
+        .flat_map(|p| [p.a.id(), p.b.id()])
+        .chain(base.iter().map(|(_, v)| v.id()))
+        .collect();
+    let side_grads = cfg
+        .train
+        .gradient_checkpointing
+        .then(|| model.decoder.enable_checkpointing(wanted));
     Ok(Trainable {
         model,
         lora,
         base,
         lora_source,
+        side_grads,
     })
 }

@@ -323,7 +323,10 @@ pub fn run_until(cfg: &Config, stop: &AtomicBool, until: Option<u64>) -> Result<
             let exs: Vec<&Example> = mb.iter().map(|(_, e)| e).collect();
             let l = micro_loss(&tr.model, &exs)?;
             let scaled = (l.sum / group_tokens as f64)?;
-            let g = scaled.backward()?;
+            let mut g = scaled.backward()?;
+            if let Some(side) = &tr.side_grads {
+                side.drain_into(&mut g)?;
+            }
             for (i, (_, v)) in vars.iter().enumerate() {
                 if let Some(gi) = g.get(v.as_tensor()) {
                     grads[i] = Some(match grads[i].take() {
