@@ -469,10 +469,12 @@ impl Config {
     }
 
     /// A stable hash of the settings that must not change across a resume (everything but
-    /// `output.resume`, `output.log_every`, `train.steps` and the post-training `eval`).
+    /// `output.resume`, `output.log_every`, `train.steps`, `train.gradient_checkpointing`
+    /// (same gradients either way) and the post-training `eval`).
     pub fn resume_hash(&self) -> String {
         let mut c = self.clone();
         c.eval = None;
+        c.train.gradient_checkpointing = true;
         c.output.resume = Resume::Auto;
         c.output.log_every = 0;
         c.train.steps = 0;
@@ -609,15 +611,25 @@ mod shipped {
     /// Every file in configs/ parses and validates.
     #[test]
     fn every_shipped_config_parses() {
-        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs"));
+        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs"));
         let mut n = 0;
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "toml") {
-                Config::load(&p, &[]).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        for dir in [root.to_path_buf(), root.join("world")] {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.extension().is_none_or(|x| x != "toml") {
+                    continue;
+                }
+                // `*_spec.toml`: a new model's shape for `trainer init-model`.
+                if p.to_string_lossy().ends_with("_spec.toml") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    toml::from_str::<model::init::InitSpec>(&text)
+                        .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                } else {
+                    Config::load(&p, &[]).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                }
                 n += 1;
             }
         }
-        assert!(n >= 5, "only {n} configs");
+        assert!(n >= 8, "only {n} configs");
     }
 }

@@ -116,10 +116,10 @@ impl WorldConfig {
     pub fn sized(size: Size) -> Self {
         let (ac, events, pairs, probes) = match size {
             Size::Demo => (
-                SplitCounts::new(200, 25, 25),
+                SplitCounts::new(200, 25, 50),
                 SplitCounts::new(40, 12, 12),
-                SplitCounts::new(100, 20, 20),
-                SplitCounts::new(24, 6, 12),
+                SplitCounts::new(200, 20, 40),
+                SplitCounts::new(24, 6, 20),
             ),
             Size::Test => (
                 SplitCounts::new(6, 3, 3),
