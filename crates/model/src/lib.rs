@@ -14,7 +14,7 @@ pub mod decoder;
 pub mod device;
 pub mod encoder;
 pub mod error;
-mod frozen;
+pub mod frozen;
 pub mod generate;
 pub mod init;
 pub mod lora;

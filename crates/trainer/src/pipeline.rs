@@ -119,15 +119,25 @@ pub fn evaluate(cfg: &Config, e: &EvalSection, export: &Path) -> Result<(PathBuf
     Ok((dir, eval::report::report_markdown(&report, &title)))
 }
 
-/// `path`'s result when it is `id`'s and holds every set of `e`.
+/// `path`'s result when it is `id`'s, holds every set of `e`, and is newer than each set's
+/// manifest (a regenerated world makes it stale).
 fn reusable(path: &Path, id: &ModelId, e: &EvalSection) -> Option<EvalResult> {
     let r = EvalResult::load(path).ok()?;
+    let written = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+    let manifests = e.caption.iter().map(|c| &c.manifest);
+    let fresh = manifests
+        .chain(e.classify.iter().map(|c| &c.manifest))
+        .all(|m| {
+            std::fs::metadata(m)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t <= written)
+        });
     let complete = r.model.as_ref() == Some(id)
         && e.caption.iter().all(|c| r.captioning.contains_key(&c.name))
         && e.classify
             .iter()
             .all(|c| r.classification.contains_key(&c.task));
-    complete.then_some(r)
+    (fresh && complete).then_some(r)
 }
 
 /// Runs every set of `e` on `m`, writing per-set outputs under `out` and the result to `path`.
