@@ -25,6 +25,10 @@ pub struct Config {
     /// Evaluate the base and the finetuned model after training, and report the change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eval: Option<EvalSection>,
+    /// [`Config::resume_hash`] of the file as written (see there); `None` when the config was
+    /// not parsed from text.
+    #[serde(skip)]
+    written_hash: Option<String>,
 }
 
 /// The procedural corpus of the `world` crate.
@@ -371,13 +375,15 @@ impl Config {
         for arg in overrides {
             apply_override(&mut tree, arg)?;
         }
-        let cfg: Config = tree
+        let written_hash = Some(fnv_hex(&canonical_for_resume(&tree)));
+        let mut cfg: Config = tree
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Parse {
                 path: path.into(),
                 msg: e.to_string(),
             })?;
         cfg.validate(path)?;
+        cfg.written_hash = written_hash;
         Ok(cfg)
     }
 
@@ -468,29 +474,51 @@ impl Config {
         Ok(())
     }
 
-    /// A stable hash of the settings that must not change across a resume (everything but
+    /// A stable hash of the settings that must not change across a resume: everything but
     /// `output.resume`, `output.log_every`, `train.steps`, `train.gradient_checkpointing`
-    /// (same gradients either way) and the post-training `eval`).
+    /// (same gradients either way) and the post-training `eval`. It is taken over the keys as
+    /// written in the file (plus `--set` overrides), so a newer trainer that adds settings
+    /// with defaults still resumes an older run; comments, layout and key order do not count.
     pub fn resume_hash(&self) -> String {
-        let mut c = self.clone();
-        c.eval = None;
-        c.train.gradient_checkpointing = true;
-        c.output.resume = Resume::Auto;
-        c.output.log_every = 0;
-        c.train.steps = 0;
-        let text = toml::to_string(&c).unwrap_or_default();
-        // FNV-1a, 64 bit: stable across platforms and versions.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in text.bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
+        if let Some(h) = &self.written_hash {
+            return h.clone();
         }
-        format!("{h:016x}")
+        match toml::Table::try_from(self) {
+            Ok(t) => fnv_hex(&canonical_for_resume(&t)),
+            Err(_) => String::new(),
+        }
     }
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
     }
+}
+
+/// The TOML tree without the keys a resume may change, as canonical (sorted) JSON text.
+fn canonical_for_resume(tree: &toml::Table) -> String {
+    let mut t = tree.clone();
+    t.remove("eval");
+    for (section, keys) in [
+        ("train", &["steps", "gradient_checkpointing"][..]),
+        ("output", &["resume", "log_every"][..]),
+    ] {
+        if let Some(toml::Value::Table(s)) = t.get_mut(section) {
+            for k in keys {
+                s.remove(*k);
+            }
+        }
+    }
+    serde_json::to_value(&t).map_or_else(|_| String::new(), |v| v.to_string())
+}
+
+/// FNV-1a, 64 bit, as hex: stable across platforms and versions.
+fn fnv_hex(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }
 
 /// `a.b.c=value`: sets the key in the TOML tree; the value is parsed as TOML, or taken as a
@@ -601,6 +629,14 @@ dir = "runs/x"
         let c = Config::parse(MIN, Path::new("x.toml"), &["train.lr=2e-4".into()]).unwrap();
         assert_eq!(a.resume_hash(), b.resume_hash());
         assert_ne!(a.resume_hash(), c.resume_hash());
+        // Comments, layout and key order do not count.
+        let reordered = MIN.replace(
+            "lr = 1e-4\nsteps = 10",
+            "# steps first\nsteps = 10\nlr   = 0.0001",
+        );
+        assert_ne!(reordered, MIN);
+        let d = Config::parse(&reordered, Path::new("y.toml"), &[]).unwrap();
+        assert_eq!(a.resume_hash(), d.resume_hash());
     }
 }
 
