@@ -118,9 +118,11 @@ impl Prompts {
             Task::Acc if n_audio == 2 => Some(self.acc.clone()),
             Task::Acc => Some(self.acc_many.replace("{n}", &n_audio.to_string())),
             Task::Adc => Some(self.adc.clone()),
-            Task::Custom(name) => self.custom.get(name).cloned().or_else(|| {
-                crate::classify::ClassTask::builtin(name).map(|t| t.rendered_prompt())
-            }),
+            Task::Custom(name) => {
+                self.custom.get(name).cloned().or_else(|| {
+                    crate::classify::ClassTask::builtin(name).map(|t| t.rendered_prompt())
+                })
+            }
         }
     }
 }

@@ -45,6 +45,7 @@ enum Cmd {
 }
 
 fn main() -> Result<()> {
+    model::device::keep_freed_memory();
     match Cli::parse().cmd {
         Cmd::Generate(a) => generate::run(a),
         Cmd::Mel(a) => mel::run(a),

@@ -107,6 +107,24 @@ impl From<DTypeSpec> for DType {
     }
 }
 
+/// Makes glibc's malloc keep freed memory for reuse. By default it gives the large,
+/// short-lived activation and gradient buffers of every training step (and the KV caches of
+/// generation) back to the kernel and faults them in again on the next step (measured on the
+/// training bench: 16 s of 23 s in the kernel, steps 40% slower). With this, allocations up to
+/// 32 MiB (glibc's maximum) come from the heap, which is never trimmed: peak memory is
+/// unchanged, it is just not returned between steps. Call it first thing in `main`; a no-op
+/// off Linux/glibc.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; it is called before any other thread
+    // exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+        libc::mallopt(libc::M_TOP_PAD, 256 << 20);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

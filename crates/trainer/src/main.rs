@@ -106,6 +106,7 @@ enum SplitArg {
 }
 
 fn main() -> Result<()> {
+    model::device::keep_freed_memory();
     let cli = Cli::parse();
     match cli.cmd {
         Some(Cmd::BuildPairs(a)) => {
