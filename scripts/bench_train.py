@@ -11,10 +11,11 @@ encoder d 384 x 4 layers (6 heads, ffn 1536, 80 mels), decoder hidden 512 x 8 la
 tones over noise; 150 audio tokens each) with ~100-token captions; ~290 tokens per sample.
 Recipe on both sides: LoRA r 8, alpha 32, dropout 0.05 on every linear layer of the language
 model, encoder and projector frozen; AdamW lr 1e-4, weight decay 0.1; micro-batch 4, no
-accumulation; clipping at 1.0. A timed step is everything a training loop does per step:
+accumulation; clipping at 1.0. Ours runs twice: with activation checkpointing (the default)
+and without. A timed step is everything a training loop does per step:
 features from the decoded samples (the processor on the PEFT side, our mel on ours), forward,
 loss on the answer tokens, backward, clipping, optimizer step. Steps after --warmup are timed;
-peak memory is the process's max RSS (model load included). Both use --threads threads.
+peak memory is each process's max RSS (model load included). All use --threads threads.
 """
 
 import argparse
@@ -73,8 +74,10 @@ def make_data(tmp, n=16):
     return manifest, lines
 
 
-def run_ours(tmp, model, manifest, steps, threads):
-    cfg = os.path.join(tmp, "ours.toml")
+def run_ours(tmp, model, manifest, steps, threads, checkpointing):
+    """Runs in a child process; returns step times, losses and the child's peak RSS (MB)."""
+    name = "ours_ckpt" if checkpointing else "ours"
+    cfg = os.path.join(tmp, name + ".toml")
     with open(cfg, "w") as f:
         f.write(f"""[model]
 source = "{model}"
@@ -92,17 +95,19 @@ micro_batch = 4
 grad_accum = 1
 max_grad_norm = 1.0
 seed = 1
+gradient_checkpointing = {str(checkpointing).lower()}
 [[data.train]]
 task = "ac"
 manifest = "{manifest}"
 [output]
-dir = "{tmp}/run"
+dir = "{tmp}/{name}"
 resume = "never"
 """)
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-    subprocess.run([TRAINER, "--config", cfg], check=True, env=env, stderr=subprocess.DEVNULL)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    recs = [json.loads(l) for l in open(os.path.join(tmp, "run", "metrics.jsonl"))]
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", TRAINER, "--config", cfg], check=True, env=env,
+                         stderr=subprocess.PIPE, text=True)
+    peak = float(out.stderr.strip().splitlines()[-1]) / 1024
+    recs = [json.loads(l) for l in open(os.path.join(tmp, name, "metrics.jsonl"))]
     recs = [r for r in recs if "step_s" in r]
     return [r["step_s"] for r in recs], [r["loss"] for r in recs], peak
 
@@ -169,19 +174,21 @@ def main():
         open(spec, "w").write(SPEC)
         model = os.path.join(tmp, "model")
         subprocess.run([TRAINER, "init-model", "--spec", spec, "--texts-from", manifest, "--out", model], check=True, stderr=subprocess.DEVNULL)
-        ours_t, ours_l, ours_peak = run_ours(tmp, model, manifest, total, a.threads)
+        ours = {c: run_ours(tmp, model, manifest, total, a.threads, c) for c in (True, False)}
         data = os.path.join(tmp, "lines.json")
         json.dump(lines, open(data, "w"))
         out = os.path.join(tmp, "peft.json")
         env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
         subprocess.run([sys.executable, __file__, "--threads", str(a.threads), "--steps", str(a.steps), "--warmup", str(a.warmup), "--child", model, data, out], check=True, env=env)
         peft = json.load(open(out))
-    o = statistics.median(ours_t[a.warmup:])
     p = statistics.median(peft["times"][a.warmup:])
     print(f"threads {a.threads}, micro-batch 4, {a.steps} timed steps after {a.warmup} warm-up")
-    print(f"first losses  ours {['%.4f' % x for x in ours_l[:3]]}  peft {['%.4f' % x for x in peft['losses'][:3]]}")
-    print(f"step time     ours {o:.3f} s   peft+torch {p:.3f} s   ratio peft/ours {p / o:.2f}")
-    print(f"peak RSS      ours {ours_peak:.0f} MB   peft+torch {peft['peak_mb']:.0f} MB   ratio peft/ours {peft['peak_mb'] / ours_peak:.2f}")
+    print(f"peft + torch:           step {p:.3f} s, peak RSS {peft['peak_mb']:.0f} MB, first losses {['%.4f' % x for x in peft['losses'][:3]]}")
+    for c, label in ((True, "ours (checkpointing)"), (False, "ours (no checkpointing)")):
+        t, losses, peak = ours[c]
+        o = statistics.median(t[a.warmup:])
+        print(f"{label:<24}step {o:.3f} s, peak RSS {peak:.0f} MB, first losses {['%.4f' % x for x in losses[:3]]}"
+              f"  -> peft/ours: time {p / o:.2f}x, memory {peft['peak_mb'] / peak:.2f}x")
 
 
 if __name__ == "__main__":

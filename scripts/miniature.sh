@@ -34,5 +34,6 @@ names=(ac adc acc ac_acc ac_adc)
 results=()
 for n in "${names[@]}"; do results+=("runs/mini/$n/eval/$n.json"); done
 ./target/release/eval report --base runs/world-base-eval.json --runs "${results[@]}" --out runs/mini/report \
-  --title "The ACC experiment in miniature (tiny base, procedural world)"
+  --title "The ACC experiment in miniature (tiny base, procedural world)" \
+  --metrics bleu_4,meteor,rouge_l,cider_d,spider
 cat runs/mini/report/report.md

@@ -136,6 +136,29 @@ pub fn build_report(base: &EvalResult, runs: &[EvalResult]) -> Report {
     }
 }
 
+impl Report {
+    /// Keeps only the captioning columns of these metrics (names as in the result files:
+    /// `bleu_4`, `meteor`, `rouge_l`, `cider_d`, …); classification columns stay. The result
+    /// files keep every metric; this only narrows the table.
+    pub fn with_caption_metrics(mut self, keep: &[String]) -> Self {
+        let wanted = |key: &str| match key.split('/').collect::<Vec<_>>().as_slice() {
+            ["captioning", _, metric] => keep.iter().any(|k| k == metric),
+            _ => true,
+        };
+        let idx: Vec<usize> = (0..self.columns.len())
+            .filter(|&i| wanted(&self.columns[i].key))
+            .collect();
+        let pick = |v: &[Option<f64>]| idx.iter().map(|&i| v[i]).collect();
+        for row in &mut self.rows {
+            row.values = pick(&row.values);
+            row.deltas = pick(&row.deltas);
+        }
+        self.columns = idx.iter().map(|&i| self.columns[i].clone()).collect();
+        self.omitted.retain(|k| wanted(k));
+        self
+    }
+}
+
 /// Loads the result files and builds the report.
 pub fn report_files(base: &Path, runs: &[PathBuf]) -> Result<Report> {
     let base = EvalResult::load(base)?;

@@ -138,3 +138,59 @@ fn report_refuses_a_file_that_is_not_a_result() {
         assert!(!ok && stderr.contains(bad), "{stderr}");
     }
 }
+
+#[test]
+fn report_can_narrow_the_captioning_metrics() {
+    let d = scratch("report-metrics");
+    for (name, text) in [("base.json", BASE), ("acc.json", ACC)] {
+        std::fs::write(d.join(name), text).unwrap();
+    }
+    let out = d.join("out");
+    let (ok, _, stderr) = eval(&[
+        "report",
+        "--base",
+        s(&d.join("base.json")),
+        "--runs",
+        s(&d.join("acc.json")),
+        "--out",
+        s(&out),
+        "--metrics",
+        "bleu_4,cider_d,meteor",
+    ]);
+    assert!(ok, "{stderr}");
+    let r = read_json(&out.join("report.json"));
+    let keys: Vec<&str> = r["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "captioning/audiocaps/bleu_4",
+            "captioning/audiocaps/cider_d",
+            "classification/vsc/accuracy",
+            "classification/ser/accuracy"
+        ]
+    );
+    // Each row keeps one value and one delta per remaining column.
+    let acc = &r["rows"][1];
+    assert_eq!(acc["values"].as_array().unwrap().len(), 4);
+    assert!((acc["deltas"][1].as_f64().unwrap() - 0.15).abs() < 1e-12);
+    // METEOR was asked for but no model has it: listed as omitted; BLEU-1 was not asked for.
+    let omitted: Vec<&str> = r["omitted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert!(
+        omitted.contains(&"captioning/audiocaps/meteor"),
+        "{omitted:?}"
+    );
+    assert!(
+        !omitted.iter().any(|k| k.ends_with("bleu_1")),
+        "{omitted:?}"
+    );
+}

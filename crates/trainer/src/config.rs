@@ -80,10 +80,19 @@ pub struct EvalSection {
     /// Captions generated per batch.
     #[serde(default = "default_eval_batch")]
     pub batch_size: usize,
+    /// Captioning metrics in the report's table (every metric stays in the result files).
+    #[serde(default = "default_report_metrics")]
+    pub report_metrics: Vec<String>,
     #[serde(default)]
     pub caption: Vec<CaptionSet>,
     #[serde(default)]
     pub classify: Vec<ClassifySet>,
+}
+
+fn default_report_metrics() -> Vec<String> {
+    ["bleu_4", "meteor", "rouge_l", "cider_d", "spider"]
+        .map(String::from)
+        .to_vec()
 }
 
 fn yes() -> bool {
@@ -460,6 +469,19 @@ impl Config {
                         format!("`{}` is not a built-in probe (vsc, ser, mic, mgc)", c.task),
                     ));
                 }
+            }
+            if let Some(m) = e
+                .report_metrics
+                .iter()
+                .find(|m| !eval::score::CAPTION_METRICS.contains(&m.as_str()))
+            {
+                return Err(bad(
+                    "eval.report_metrics",
+                    format!(
+                        "unknown metric `{m}` (one of {})",
+                        eval::score::CAPTION_METRICS.join(", ")
+                    ),
+                ));
             }
             if e.caption.is_empty() && e.classify.is_empty() {
                 return Err(bad(

@@ -115,6 +115,7 @@ pub fn evaluate(cfg: &Config, e: &EvalSection, export: &Path) -> Result<(PathBuf
         ),
         None => (eval::report::build_report(&run, &[]), name.clone()),
     };
+    let report = report.with_caption_metrics(&e.report_metrics);
     eval::report::write_report(&dir, &report, &title)?;
     Ok((dir, eval::report::report_markdown(&report, &title)))
 }

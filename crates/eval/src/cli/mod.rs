@@ -25,10 +25,17 @@ pub struct ReportArgs {
         default_value = "Captioning and forgetting against the base model"
     )]
     title: String,
+    /// Captioning metrics to show (comma-separated: bleu_1..bleu_4, meteor, rouge_l, cider_d,
+    /// spice, spider); all when absent.
+    #[arg(long, value_delimiter = ',')]
+    metrics: Vec<String>,
 }
 
 pub fn run_report(a: ReportArgs) -> Result<()> {
-    let report = report_files(&a.base, &a.runs)?;
+    let mut report = report_files(&a.base, &a.runs)?;
+    if !a.metrics.is_empty() {
+        report = report.with_caption_metrics(&a.metrics);
+    }
     write_report(&a.out, &report, &a.title)?;
     print!("{}", report_markdown(&report, &a.title));
     eprintln!("wrote {}", a.out.display());
