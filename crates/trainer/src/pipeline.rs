@@ -120,8 +120,9 @@ pub fn evaluate(cfg: &Config, e: &EvalSection, export: &Path) -> Result<(PathBuf
     Ok((dir, eval::report::report_markdown(&report, &title)))
 }
 
-/// `path`'s result when it is `id`'s, holds every set of `e`, and is newer than each set's
-/// manifest (a regenerated world makes it stale).
+/// `path`'s result when it is `id`'s, holds every set of `e` (with METEOR / SPICE when this
+/// run can compute them), and is newer than each set's manifest (a regenerated world makes it
+/// stale).
 fn reusable(path: &Path, id: &ModelId, e: &EvalSection) -> Option<EvalResult> {
     let r = EvalResult::load(path).ok()?;
     let written = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
@@ -133,8 +134,20 @@ fn reusable(path: &Path, id: &ModelId, e: &EvalSection) -> Option<EvalResult> {
                 .and_then(|m| m.modified())
                 .is_ok_and(|t| t <= written)
         });
+    // A base evaluated without a jar this run has (METEOR, SPICE) would leave that column
+    // empty for the base: evaluate it again.
+    let java = eval::java::JavaConfig::default().resolved();
+    let has = |c: &crate::config::CaptionSet, metric: &str| {
+        r.captioning
+            .get(&c.name)
+            .is_some_and(|entry| entry.metrics.get(metric).is_some())
+    };
     let complete = r.model.as_ref() == Some(id)
-        && e.caption.iter().all(|c| r.captioning.contains_key(&c.name))
+        && e.caption.iter().all(|c| {
+            r.captioning.contains_key(&c.name)
+                && (java.meteor_jar.is_none() || has(c, "meteor"))
+                && (java.spice_jar.is_none() || has(c, "spice"))
+        })
         && e.classify
             .iter()
             .all(|c| r.classification.contains_key(&c.task));
