@@ -1,6 +1,7 @@
-//! The report's PNG: for every column, one bar per finetuned model showing its change against
-//! the base (×100), so gains point up and forgetting points down. Text uses DejaVu Sans,
-//! embedded (no system fonts needed).
+//! PNG charts: the report's grouped bars ([`plot_deltas`]: for every column, one bar per
+//! finetuned model showing its change against the base ×100, so gains point up and forgetting
+//! points down) and line charts ([`plot_lines`]: a trainer's loss curves). Text uses DejaVu
+//! Sans, embedded (no system fonts needed); files are written to a temporary name and renamed.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -13,7 +14,7 @@ use crate::report::Report;
 
 const FONT: &str = "sans-serif";
 
-const COLORS: [(u8, u8, u8); 8] = [
+const COLORS: [(u8, u8, u8); 10] = [
     (31, 119, 180),
     (255, 127, 14),
     (44, 160, 44),
@@ -22,6 +23,8 @@ const COLORS: [(u8, u8, u8); 8] = [
     (140, 86, 75),
     (227, 119, 194),
     (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
 ];
 
 /// Registers DejaVu Sans as plotters' "sans-serif" once per process.
@@ -51,22 +54,38 @@ fn y_range(report: &Report) -> (f64, f64) {
     (lo - m, hi + m)
 }
 
-/// Draws the grouped bars of `report`'s changes to `path` (temporary file, then rename).
-pub fn plot_deltas(path: &Path, report: &Report, title: &str) -> Result<()> {
+/// Runs `draw` on a temporary PNG beside `path` (with the font registered), then renames it
+/// into place; nothing is left behind on failure.
+fn write_png(
+    path: &Path,
+    draw: impl FnOnce(&Path) -> std::result::Result<(), String>,
+) -> Result<()> {
     let err = |msg: String| Error::Plot {
         path: path.to_path_buf(),
         msg,
     };
     register_font().map_err(err)?;
+    let tmp = tmp_path(path).with_extension("png");
+    if let Err(msg) = draw(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(msg));
+    }
+    std::fs::rename(&tmp, path).map_err(|source| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, "cannot rename the chart into place", source)
+    })
+}
+
+/// Draws the grouped bars of `report`'s changes to `path`.
+pub fn plot_deltas(path: &Path, report: &Report, title: &str) -> Result<()> {
     let n_cols = report.columns.len().max(1);
     let runs = &report.rows[report.rows.len().min(1)..];
     let width = (150 * n_cols as u32).clamp(1024, 4096);
     let (y0, y1) = y_range(report);
     let titles: Vec<String> = report.columns.iter().map(|c| c.title.clone()).collect();
-    let tmp = tmp_path(path).with_extension("png");
-    let drawn = (|| -> std::result::Result<(), String> {
+    write_png(path, |tmp| {
         let e = |x: &dyn std::fmt::Display| x.to_string();
-        let root = BitMapBackend::new(&tmp, (width, 640)).into_drawing_area();
+        let root = BitMapBackend::new(tmp, (width, 640)).into_drawing_area();
         root.fill(&WHITE).map_err(|x| e(&x))?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 24))
@@ -130,13 +149,123 @@ pub fn plot_deltas(path: &Path, report: &Report, title: &str) -> Result<()> {
                 .map_err(|x| e(&x))?;
         }
         root.present().map_err(|x| e(&x))
-    })();
-    if let Err(msg) = drawn {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(err(msg));
-    }
-    std::fs::rename(&tmp, path).map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, "cannot rename the chart into place", source)
     })
+}
+
+/// Axis range covering `values` (non-degenerate), with a 5% margin when `pad`.
+fn padded_range(values: impl Iterator<Item = f64>, pad: bool) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if hi - lo < 1e-12 {
+        return (lo - 0.5, hi + 0.5);
+    }
+    let m = if pad { 0.05 * (hi - lo) } else { 0.0 };
+    (lo - m, hi + m)
+}
+
+/// Draws `series` (name, points (x, y)) as a 1024×640 line chart with axis descriptions and a
+/// legend. Non-finite points are left out; no series still gives a (blank) chart.
+pub fn plot_lines(
+    path: &Path,
+    series: &[(String, Vec<(f64, f64)>)],
+    title: &str,
+    (x_desc, y_desc): (&str, &str),
+) -> Result<()> {
+    let clean: Vec<(&str, Vec<(f64, f64)>)> = series
+        .iter()
+        .map(|(name, pts)| {
+            let finite = pts
+                .iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite());
+            (name.as_str(), finite.collect())
+        })
+        .collect();
+    let all = || clean.iter().flat_map(|(_, p)| p.iter().copied());
+    let (x0, x1) = padded_range(all().map(|p| p.0), false);
+    let (y0, y1) = padded_range(all().map(|p| p.1), true);
+    write_png(path, |tmp| {
+        let e = |x: &dyn std::fmt::Display| x.to_string();
+        let root = BitMapBackend::new(tmp, (1024, 640)).into_drawing_area();
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 26))
+            .margin(20)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|x| e(&x))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_desc(y_desc)
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 18))
+            .draw()
+            .map_err(|x| e(&x))?;
+        for (i, (name, pts)) in clean.iter().enumerate() {
+            let (r, g, b) = COLORS[i % COLORS.len()];
+            let color = RGBColor(r, g, b);
+            chart
+                .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
+                .map_err(|x| e(&x))?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
+                });
+        }
+        if !clean.is_empty() {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .label_font((FONT, 16))
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .draw()
+                .map_err(|x| e(&x))?;
+        }
+        root.present().map_err(|x| e(&x))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_chart_writes_a_png_and_names_a_bad_path() {
+        let run = std::env::temp_dir().join(format!("eval-chart-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&run);
+        std::fs::create_dir_all(&run).unwrap();
+        let path = run.join("loss.png");
+        let curve = |a: f64| {
+            (1..=50)
+                .map(|s| (s as f64, a / (s as f64).sqrt()))
+                .collect()
+        };
+        let mut ac: Vec<(f64, f64)> = curve(3.0);
+        ac.push((51.0, f64::NAN));
+        let series = vec![
+            ("total".to_string(), curve(4.0)),
+            ("ac".to_string(), ac),
+            ("acc".to_string(), curve(5.0)),
+        ];
+        plot_lines(&path, &series, "training loss", ("step", "loss")).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        assert!(bytes.len() > 10_000, "{} bytes", bytes.len());
+        // Empty input still gives a chart; a missing directory is a clear error.
+        plot_lines(&path, &[], "empty", ("step", "loss")).unwrap();
+        let err =
+            plot_lines(&run.join("no/such/dir.png"), &series, "x", ("step", "loss")).unwrap_err();
+        assert!(err.to_string().contains("no/such/dir.png"), "{err}");
+        let names: Vec<_> = std::fs::read_dir(&run).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temp file left");
+        std::fs::remove_dir_all(&run).unwrap();
+    }
 }

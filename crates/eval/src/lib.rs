@@ -20,7 +20,7 @@
 //!   module docs) that [`report`] turns into the forgetting table and chart.
 
 pub mod caption;
-mod chart;
+pub mod chart;
 pub mod classify;
 pub mod classify_report;
 pub mod common;

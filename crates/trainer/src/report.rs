@@ -1,12 +1,12 @@
 //! What a user sees during training and what is kept afterwards:
 //! - [`MetricsLog`]: one JSON object per line in `<run_dir>/metrics.jsonl`;
-//! - [`Progress`]: an indicatif bar on a terminal, plain lines every N steps otherwise;
-//! - [`plot_loss`]: a PNG line chart of loss curves (plotters, text in embedded DejaVu Sans).
+//! - [`Progress`]: an indicatif bar on a terminal, plain lines every N steps otherwise.
+//!
+//! The loss-curve PNG is drawn by `eval::chart::plot_lines` (see `train::plot_run`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -35,8 +35,6 @@ pub enum ReportError {
     NotAnObject(String),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("plotting {}: {msg}", path.display())]
-    Plot { path: PathBuf, msg: String },
 }
 
 pub type Result<T> = std::result::Result<T, ReportError>;
@@ -308,144 +306,6 @@ pub fn format_duration(d: Duration) -> String {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Loss plot
-
-const FONT_FAMILY: &str = "sans-serif";
-
-/// Registers DejaVu Sans (embedded by the `dejavu` crate) as plotters' "sans-serif" once.
-fn register_font() -> std::result::Result<(), String> {
-    static REGISTERED: OnceLock<std::result::Result<(), String>> = OnceLock::new();
-    REGISTERED
-        .get_or_init(|| {
-            plotters::style::register_font(
-                FONT_FAMILY,
-                plotters::style::FontStyle::Normal,
-                dejavu::sans::regular(),
-            )
-            .map_err(|_| "embedded DejaVu Sans is not a valid font".to_string())
-        })
-        .clone()
-}
-
-const COLORS: [(u8, u8, u8); 10] = [
-    (31, 119, 180),
-    (255, 127, 14),
-    (44, 160, 44),
-    (214, 39, 40),
-    (148, 103, 189),
-    (140, 86, 75),
-    (227, 119, 194),
-    (127, 127, 127),
-    (188, 189, 34),
-    (23, 190, 207),
-];
-
-/// Axis range covering `values` with a 5% margin (non-degenerate).
-fn padded_range(values: impl Iterator<Item = f64>, pad: bool) -> (f64, f64) {
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    if hi - lo < 1e-12 {
-        return (lo - 0.5, hi + 0.5);
-    }
-    let m = if pad { 0.05 * (hi - lo) } else { 0.0 };
-    (lo - m, hi + m)
-}
-
-/// Draws `series` (name, points (step, loss)) as a PNG line chart at `path` (1024×640),
-/// with axis labels and a legend. Non-finite points are left out. The file is written to a
-/// temporary name beside `path` and renamed into place.
-pub fn plot_loss(path: &Path, series: &[(String, Vec<(f64, f64)>)], title: &str) -> Result<()> {
-    use plotters::prelude::*;
-
-    let plot_err = |msg: String| ReportError::Plot {
-        path: path.to_path_buf(),
-        msg,
-    };
-    register_font().map_err(plot_err)?;
-    let clean: Vec<(&str, Vec<(f64, f64)>)> = series
-        .iter()
-        .map(|(name, pts)| {
-            let pts = pts.iter().copied();
-            (
-                name.as_str(),
-                pts.filter(|(x, y)| x.is_finite() && y.is_finite())
-                    .collect(),
-            )
-        })
-        .collect();
-    let all = || clean.iter().flat_map(|(_, p)| p.iter().copied());
-    let (x0, x1) = padded_range(all().map(|p| p.0), false);
-    let (y0, y1) = padded_range(all().map(|p| p.1), true);
-
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("plot");
-    let tmp = dir.join(format!(".tmp-{stem}-{}.png", std::process::id()));
-
-    let drawn = (|| -> std::result::Result<(), String> {
-        let e = |x: &dyn std::fmt::Display| x.to_string();
-        let root = BitMapBackend::new(&tmp, (1024, 640)).into_drawing_area();
-        root.fill(&WHITE).map_err(|x| e(&x))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT_FAMILY, 26))
-            .margin(20)
-            .x_label_area_size(50)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(|x| e(&x))?;
-        chart
-            .configure_mesh()
-            .x_desc("step")
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_desc("loss")
-            .label_style((FONT_FAMILY, 15))
-            .axis_desc_style((FONT_FAMILY, 18))
-            .draw()
-            .map_err(|x| e(&x))?;
-        for (i, (name, pts)) in clean.iter().enumerate() {
-            let (r, g, b) = COLORS[i % COLORS.len()];
-            let color = RGBColor(r, g, b);
-            chart
-                .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
-                .map_err(|x| e(&x))?
-                .label(*name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
-                });
-        }
-        if !clean.is_empty() {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .label_font((FONT_FAMILY, 16))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()
-                .map_err(|x| e(&x))?;
-        }
-        root.present().map_err(|x| e(&x))
-    })();
-    if let Err(msg) = drawn {
-        let _ = fs::remove_file(&tmp);
-        return Err(plot_err(msg));
-    }
-    fs::rename(&tmp, path).map_err(|source| {
-        let _ = fs::remove_file(&tmp);
-        ReportError::Io {
-            op: "renaming plot into place",
-            path: path.to_path_buf(),
-            source,
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -549,35 +409,5 @@ mod tests {
             p.println("checkpoint saved");
             p.finish();
         }
-    }
-
-    #[test]
-    fn plot_writes_png() {
-        let run = scratch("plot");
-        let path = run.join("loss.png");
-        let curve = |a: f64| {
-            (1..=50)
-                .map(|s| (s as f64, a / (s as f64).sqrt()))
-                .collect()
-        };
-        let mut ac: Vec<(f64, f64)> = curve(3.0);
-        ac.push((51.0, f64::NAN));
-        let series = vec![
-            ("total".to_string(), curve(4.0)),
-            ("ac".to_string(), ac),
-            ("acc".to_string(), curve(5.0)),
-            ("adc".to_string(), curve(6.0)),
-        ];
-        plot_loss(&path, &series, "training loss").expect("plot");
-        let bytes = fs::read(&path).expect("read png");
-        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-        assert!(bytes.len() > 10_000, "{} bytes", bytes.len());
-        // Empty input still gives a chart; a missing directory is a clear error.
-        plot_loss(&path, &[], "empty").expect("empty plot");
-        let err = plot_loss(&run.join("no/such/dir.png"), &series, "x").expect_err("no dir");
-        assert!(err.to_string().contains("no/such/dir.png"), "{err}");
-        let names: Vec<_> = fs::read_dir(&run).expect("ls").collect();
-        assert_eq!(names.len(), 1, "no temp file left");
-        fs::remove_dir_all(&run).expect("cleanup");
     }
 }

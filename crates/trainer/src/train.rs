@@ -522,6 +522,11 @@ pub fn plot_run(run_dir: &std::path::Path) -> Result<()> {
         return Ok(());
     }
     let series: Vec<(String, Vec<(f64, f64)>)> = series.into_iter().collect();
-    crate::report::plot_loss(&run_dir.join("loss.png"), &series, "training loss")?;
+    eval::chart::plot_lines(
+        &run_dir.join("loss.png"),
+        &series,
+        "training loss",
+        ("step", "loss"),
+    )?;
     Ok(())
 }
