@@ -1,4 +1,4 @@
-//! Small filesystem helpers shared by the writers.
+//! Small filesystem helpers shared by the writers (of this crate and of `eval`).
 
 use std::fs;
 use std::io::Write;
@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A temporary path beside `path`, unique within this process and across processes.
-fn tmp_path(path: &Path) -> PathBuf {
+pub fn tmp_path(path: &Path) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let name = path
         .file_name()
@@ -22,7 +22,7 @@ fn tmp_path(path: &Path) -> PathBuf {
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed, then
 /// renamed over `path`. Readers see the old file or the new one, never a partial one. The
 /// parent directory is created if missing.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create directory", e))?;
     }

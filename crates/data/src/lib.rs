@@ -15,7 +15,7 @@ pub mod cache;
 pub mod classify;
 pub mod convert;
 pub mod error;
-mod fsutil;
+pub mod fsutil;
 pub mod manifest;
 pub mod mixture;
 pub mod pairs;

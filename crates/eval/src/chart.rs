@@ -9,7 +9,6 @@ use std::sync::OnceLock;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::io::tmp_path;
 use crate::report::Report;
 
 const FONT: &str = "sans-serif";
@@ -65,7 +64,7 @@ fn write_png(
         msg,
     };
     register_font().map_err(err)?;
-    let tmp = tmp_path(path).with_extension("png");
+    let tmp = data::fsutil::tmp_path(path).with_extension("png");
     if let Err(msg) = draw(&tmp) {
         let _ = std::fs::remove_file(&tmp);
         return Err(err(msg));
