@@ -319,3 +319,17 @@ fn a_changed_config_refuses_to_resume() {
     );
     assert!(e.contains("different configuration"), "{e}");
 }
+
+#[test]
+fn a_too_long_sample_is_named_with_its_line() {
+    let d = tmp("toolong");
+    let cfg = Config::load(&setup(&d, ""), &["train.max_tokens=20".into()]).unwrap();
+    let e = format!(
+        "{:#}",
+        trainer::train::run(&cfg, &AtomicBool::new(false)).unwrap_err()
+    );
+    assert!(
+        e.contains(".jsonl:") && e.contains("field target") && e.contains("train.max_tokens 20"),
+        "{e}"
+    );
+}
