@@ -49,18 +49,7 @@ fn assert_nonzero(name: &str, g: Option<&Tensor>) {
 
 #[test]
 fn full_finetuning_reaches_every_weight() {
-    let files = model::checkpoint::resolve(fixtures().join("model").to_str().unwrap()).unwrap();
-    let tensors = candle_core::safetensors::load(&files.weights[0], &Device::Cpu).unwrap();
-    let vars: HashMap<String, Var> = tensors
-        .iter()
-        .map(|(k, t)| (k.clone(), Var::from_tensor(t).unwrap()))
-        .collect();
-    let as_tensors = vars
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-        .collect();
-    let vb = VarBuilder::from_tensors(as_tensors, DType::F32, &Device::Cpu);
-    let model = Qwen2AudioModel::build(&files, vb, &model::lora::NoAdapters).unwrap();
+    let (model, vars) = full_finetuning_model();
     let grads = loss(&model).backward().unwrap();
     assert!(vars.len() > 40);
     for (name, v) in &vars {
@@ -113,6 +102,35 @@ fn lora_on_every_linear_gets_gradients() {
     }
 }
 
+/// Every weight as a `Var` (full finetuning), and the model built on them.
+fn full_finetuning_model() -> (Qwen2AudioModel, HashMap<String, Var>) {
+    let files = model::checkpoint::resolve(fixtures().join("model").to_str().unwrap()).unwrap();
+    let tensors = candle_core::safetensors::load(&files.weights[0], &Device::Cpu).unwrap();
+    let vars: HashMap<String, Var> = tensors
+        .iter()
+        .map(|(k, t)| (k.clone(), Var::from_tensor(t).unwrap()))
+        .collect();
+    let as_tensors = vars
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+        .collect();
+    let vb = VarBuilder::from_tensors(as_tensors, DType::F32, &Device::Cpu);
+    let model = Qwen2AudioModel::build(&files, vb, &model::lora::NoAdapters).unwrap();
+    (model, vars)
+}
+
+/// The two gradients agree to 1e-6 relative to the larger entries of `a`.
+fn assert_close(name: &str, a: &Tensor, b: &Tensor) {
+    let scale = a
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert!(max_diff(a, b) <= 1e-6 * (1.0 + scale), "{name}");
+}
+
 /// Max |a - b| over two gradients.
 fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
     (a - b)
@@ -148,32 +166,11 @@ fn checkpointed_layers_give_the_plain_gradients() {
             a.unwrap(),
             b.unwrap_or_else(|| panic!("{name}: no gradient")),
         );
-        assert!(
-            max_diff(a, b)
-                <= 1e-6
-                    * (1.0
-                        + a.abs()
-                            .unwrap()
-                            .max_all()
-                            .unwrap()
-                            .to_scalar::<f32>()
-                            .unwrap()),
-            "{name}"
-        );
+        assert_close(name, a, b);
     }
 
     // Full finetuning: the gradients reach the weights through the recomputed layers.
-    let tensors = candle_core::safetensors::load(&files.weights[0], &Device::Cpu).unwrap();
-    let vars: HashMap<String, Var> = tensors
-        .iter()
-        .map(|(k, t)| (k.clone(), Var::from_tensor(t).unwrap()))
-        .collect();
-    let as_tensors = vars
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-        .collect();
-    let vb = VarBuilder::from_tensors(as_tensors, DType::F32, &Device::Cpu);
-    let mut model = Qwen2AudioModel::build(&files, vb, &model::lora::NoAdapters).unwrap();
+    let (mut model, vars) = full_finetuning_model();
     let plain = loss(&model).backward().unwrap();
     let store = model
         .decoder
@@ -185,17 +182,6 @@ fn checkpointed_layers_give_the_plain_gradients() {
         let b = ckpt
             .get(v.as_tensor())
             .unwrap_or_else(|| panic!("{name}: no gradient"));
-        assert!(
-            max_diff(a, b)
-                <= 1e-6
-                    * (1.0
-                        + a.abs()
-                            .unwrap()
-                            .max_all()
-                            .unwrap()
-                            .to_scalar::<f32>()
-                            .unwrap()),
-            "{name}"
-        );
+        assert_close(name, a, b);
     }
 }
