@@ -1,5 +1,7 @@
 //! The encoder's input: Whisper features for one clip, without the padding to 30 s.
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 use crate::mel::{log_mel_spectrogram, Mel};
 use crate::{CHUNK_FRAMES, CHUNK_SAMPLES, HOP_LENGTH};
@@ -12,13 +14,21 @@ pub fn pad_or_trim(samples: &[f32], len: usize) -> Vec<f32> {
 }
 
 /// What to do with audio longer than the encoder's 30 s window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Read from configs (serde: `"error"`, `"truncate"`) and command lines (clap). The first
+/// paragraph of each variant's documentation is its command-line help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum LongAudio {
-    /// Refuse it ([`Error::TooLong`]).
+    /// Refuse clips over 30 s.
+    ///
+    /// [`model_features`] returns [`Error::TooLong`].
     Error,
-    /// Keep the first 30 s (what the Hugging Face feature extractor does with
-    /// `truncation=True`) and report the original length in
-    /// [`ModelFeatures::truncated_from`].
+    /// Keep the first 30 s (what the reference does silently) and report the cut.
+    ///
+    /// The Hugging Face feature extractor does this with `truncation=True`;
+    /// [`ModelFeatures::truncated_from`] keeps the original length, for the caller's warning.
+    #[default]
     Truncate,
 }
 

@@ -25,9 +25,13 @@ pub const AUDIOCAPS_DEFAULT_NAME: &str = "{youtube_id}_{start_time}.wav";
 const AUDIOCAPS_FIELDS: [&str; 3] = ["audiocap_id", "youtube_id", "start_time"];
 
 /// One line per caption (training) or one per clip with all captions (evaluation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Read from command lines (clap); each variant's documentation is its help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Split {
+    /// One line per caption (training).
     Train,
+    /// One line per clip, all its captions as references (evaluation).
     Eval,
 }
 

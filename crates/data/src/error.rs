@@ -8,6 +8,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+/// An error of a caller's code, boxed (see [`Error::Fill`]).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A line of a file: where a sample (or a bad line) came from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Location {
@@ -72,6 +75,24 @@ pub enum Error {
     /// Audio that cannot be mixed as planned (silent, too short, ...).
     #[error("{}: {reason}", path.display())]
     Mix { path: PathBuf, reason: String },
+
+    /// A dataset folder or file that holds nothing usable.
+    #[error("{}: {reason}", path.display())]
+    Dataset { path: PathBuf, reason: String },
+
+    /// The caller's code writing the contents of a directory being written atomically
+    /// ([`crate::fsutil::write_dir_atomic`]) failed; `path` is the temporary directory.
+    #[error("{}: writing the contents failed: {source}", path.display())]
+    Fill {
+        path: PathBuf,
+        #[source]
+        source: BoxError,
+    },
+
+    /// A name that cannot be written atomically: not a plain file name, or (for a directory)
+    /// empty or starting with '.'.
+    #[error("invalid entry name {name:?} (must be a non-empty file name not starting with '.')")]
+    InvalidName { name: String },
 
     /// Decoding or feature extraction failed (the message names the audio file).
     #[error(transparent)]

@@ -9,7 +9,9 @@
 //! * [`pairs`]: (before, after) pairs by add / remove / replace edits with ADC and ACC targets.
 //! * [`mixture`]: a seeded, resumable sampler over several task datasets.
 //! * [`cache`]: an on-disk mel-feature cache.
-//! * [`rng`]: the seeded, serialisable RNG all of the above use.
+//!
+//! Randomness (pair building, mixtures) comes from the `rng` crate's seeded, serialisable
+//! [`rng::Rng`].
 
 pub mod cache;
 pub mod classify;
@@ -19,7 +21,6 @@ pub mod fsutil;
 pub mod manifest;
 pub mod mixture;
 pub mod pairs;
-pub mod rng;
 pub mod task;
 
 pub use cache::{CacheStats, FeatureCache};
@@ -30,5 +31,4 @@ pub use manifest::{
 };
 pub use mixture::{Draw, MixtureSampler, MixtureState, TaskSource};
 pub use pairs::{plan_pairs, render_pair, Clip, Edit, EditKind, PairConfig, PairPlan};
-pub use rng::Rng;
 pub use task::{PromptPart, Prompts, Task};

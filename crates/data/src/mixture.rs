@@ -7,10 +7,10 @@
 //! saved state continues with exactly the draws the original would have made. Shuffles are
 //! recomputed from (task seed, epoch), never stored.
 
+use rng::{derive_seed, Rng};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::rng::{derive_seed, Rng};
 
 /// Format version of [`MixtureState`].
 pub const STATE_VERSION: u32 = 1;

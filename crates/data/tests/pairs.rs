@@ -7,7 +7,8 @@ use data::pairs::{
     event_offset, plan_lines, render_audio, render_pair_with, write_wav, RenderConfig, Templates,
     WavFormat,
 };
-use data::{plan_pairs, Clip, Edit, EditKind, PairConfig, Rng, Task};
+use data::{plan_pairs, Clip, Edit, EditKind, PairConfig, Task};
+use rng::Rng;
 
 fn clip(id: &str, caption: &str) -> Clip {
     Clip {

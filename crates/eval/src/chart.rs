@@ -54,7 +54,7 @@ fn y_range(report: &Report) -> (f64, f64) {
 }
 
 /// Runs `draw` on a temporary PNG beside `path` (with the font registered), then renames it
-/// into place; nothing is left behind on failure.
+/// into place ([`data::fsutil::write_with`]); nothing is left behind on failure.
 fn write_png(
     path: &Path,
     draw: impl FnOnce(&Path) -> std::result::Result<(), String>,
@@ -64,15 +64,7 @@ fn write_png(
         msg,
     };
     register_font().map_err(err)?;
-    let tmp = data::fsutil::tmp_path(path).with_extension("png");
-    if let Err(msg) = draw(&tmp) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(err(msg));
-    }
-    std::fs::rename(&tmp, path).map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, "cannot rename the chart into place", source)
-    })
+    data::fsutil::write_with(path, |tmp: &Path| draw(tmp).map_err(err))
 }
 
 /// Draws the grouped bars of `report`'s changes to `path`.

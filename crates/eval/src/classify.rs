@@ -31,24 +31,38 @@ use crate::input::{at, prepare, Prepared};
 use crate::likelihood::{answers_ids, score_continuations};
 
 /// How a sample's prediction is obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+///
+/// Read from configs (serde: `"likelihood"`, `"generate"`) and command lines (clap). The
+/// first paragraph of each variant's documentation is its command-line help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Scoring {
+    /// Score every label's log-probability as the answer (no parsing).
+    ///
     /// Closed-set label likelihood.
     #[default]
     Likelihood,
-    /// Free answer, then the normaliser.
+    /// Generate a free answer and map it to a label.
+    ///
+    /// Free answer, then the normaliser ([`data::classify::map_answer`]).
     Generate,
 }
 
 /// Which likelihood picks the label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+///
+/// Read from configs (serde: `"sum"`, `"mean"`) and command lines (clap). The first
+/// paragraph of each variant's documentation is its command-line help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Select {
-    /// Summed log-probability of the answer's tokens (the answer's probability).
+    /// Summed log-probability of the label's tokens.
+    ///
+    /// The answer's probability.
     #[default]
     Sum,
-    /// Mean log-probability per token (favours long labels less).
+    /// Mean log-probability per token.
+    ///
+    /// Favours long labels less than [`Select::Sum`].
     Mean,
 }
 

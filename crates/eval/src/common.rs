@@ -65,13 +65,18 @@ impl From<data::Skipped> for SkippedLine {
 }
 
 /// What to do with an empty prediction (blank, or nothing left after tokenisation is fine).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+///
+/// Read from configs (serde: `"error"`, `"count"`) and command lines (clap). The first
+/// paragraph of each variant's documentation is its command-line help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum OnEmpty {
-    /// Stop with an error naming the line.
+    /// An empty prediction is an error naming its line.
     #[default]
     Error,
-    /// Score it as it is (every metric gives it 0) and list it in the summary.
+    /// Score empty predictions as they are and list them in the summary.
+    ///
+    /// Every metric gives an empty prediction 0.
     Count,
 }
 

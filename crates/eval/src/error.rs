@@ -60,6 +60,8 @@ pub enum Error {
     Audio(#[from] audio::Error),
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+    #[error(transparent)]
+    Processor(#[from] processor::Error),
 }
 
 /// The library's result type.

@@ -10,14 +10,6 @@ use model::generate::{generate, GenerateOptions, Strategy};
 use model::prompt::Message;
 use model::Qwen2AudioModel;
 
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum LongAudioArg {
-    /// Refuse clips over 30 s.
-    Error,
-    /// Keep the first 30 s (what the reference does silently), with a warning.
-    Truncate,
-}
-
 #[derive(clap::Args)]
 pub struct Args {
     /// Checkpoint directory or Hugging Face hub id (Qwen2AudioForConditionalGeneration layout).
@@ -50,8 +42,8 @@ pub struct Args {
     #[arg(long)]
     num_beams: Option<usize>,
     /// Clips longer than 30 s.
-    #[arg(long, value_enum, default_value_t = LongAudioArg::Truncate)]
-    long_audio: LongAudioArg,
+    #[arg(long, value_enum, default_value_t = audio::LongAudio::Truncate)]
+    long_audio: audio::LongAudio,
     /// Also write the prompt's forward pass: `logits` [T, V] f32 and `input_ids` [T] i64.
     #[arg(long)]
     dump_logits: Option<PathBuf>,
@@ -66,10 +58,7 @@ pub fn run(a: Args) -> Result<()> {
     let model =
         Qwen2AudioModel::from_source(&a.model, &device, a.dtype.into(), a.adapter.as_deref())
             .with_context(|| format!("loading {}", a.model))?;
-    let long = match a.long_audio {
-        LongAudioArg::Error => audio::LongAudio::Error,
-        LongAudioArg::Truncate => audio::LongAudio::Truncate,
-    };
+    let long = a.long_audio;
     let mut clips = Vec::with_capacity(a.audio.len());
     for path in &a.audio {
         let samples = audio::load_mono_16k(path)?;

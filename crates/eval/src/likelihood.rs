@@ -2,7 +2,7 @@
 //! prompt.
 //!
 //! Convention (pinned by `tests/fixtures/eval/likelihood.json`, from transformers): the answer
-//! text is `label + "<|im_end|>"` placed straight after the chat-templated prompt (which ends
+//! text is `label + "<|im_end|>"` (`processor::answer_text`, as in training) placed straight after the chat-templated prompt (which ends
 //! with `<|im_start|>assistant\n`); its score is the sum over its tokens of
 //! `log p(token | everything before)`. The mean per token is reported too.
 //!
@@ -64,7 +64,7 @@ pub fn answers_ids<S: AsRef<str>>(
         .iter()
         .map(|a| {
             let answer = a.as_ref();
-            let full = tok.encode(&format!("{templated}{answer}<|im_end|>"))?;
+            let full = tok.encode(&format!("{templated}{}", processor::answer_text(answer)))?;
             match full.strip_prefix(prompt.as_slice()) {
                 Some(rest) if !rest.is_empty() => Ok(rest.to_vec()),
                 _ => Err(Error::option(

@@ -5,7 +5,8 @@
 //! - `score`: score existing predictions against references (no model);
 //! - `classify`: a classification probe (VSC, SER, MIC, MGC or custom);
 //! - `report`: the forgetting report of finetuned models against the base;
-//! - `convert`: VocalSound / IEMOCAP / NSynth / GTZAN layouts → classification manifests.
+//! - `convert` (hidden, for existing scripts): VocalSound / IEMOCAP / NSynth / GTZAN layouts
+//!   → classification manifests; the documented command is `trainer convert <dataset>`.
 
 mod cli;
 mod generate;
@@ -40,7 +41,9 @@ enum Cmd {
     Classify(cli::classify::ClassifyArgs),
     /// Table, JSON and chart of finetuned models against the base.
     Report(cli::ReportArgs),
-    /// Convert a classification dataset's layout into a manifest.
+    /// Convert a classification dataset's layout into a manifest (kept for existing
+    /// scripts; data preparation is `trainer convert <dataset>`).
+    #[command(hide = true)]
     Convert(cli::classify::ConvertArgs),
 }
 

@@ -6,12 +6,11 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use candle_core::Tensor;
 
-/// Saves `tensors` as safetensors at `path` (temporary file, then rename).
+/// Saves `tensors` as safetensors at `path` (temporary file, then rename:
+/// [`data::fsutil::write_with`]).
 pub fn save_safetensors(tensors: &HashMap<String, Tensor>, path: &Path) -> Result<()> {
-    let tmp = path.with_extension("safetensors.tmp");
-    candle_core::safetensors::save(tensors, &tmp)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-    Ok(())
+    data::fsutil::write_with(path, |tmp: &Path| -> Result<()> {
+        candle_core::safetensors::save(tensors, tmp)
+            .with_context(|| format!("writing {}", tmp.display()))
+    })
 }

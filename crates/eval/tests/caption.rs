@@ -6,16 +6,17 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{clip, eval, read_json, read_jsonl, s, scratch, tiny_dir};
+use common::{eval, s};
 use eval::caption::{caption_manifest, CaptionOptions};
 use eval::predictions::{score_files, ScoreOptions};
 use eval::OnEmpty;
+use testkit::{read_json, read_jsonl, scratch, tiny_clip, tiny_model_dir};
 
 fn manifest(dir: &Path) -> PathBuf {
     let (sp, tone, pluck) = (
-        clip("speech.wav"),
-        clip("tone.wav"),
-        clip("noise_pluck.wav"),
+        tiny_clip("speech.wav"),
+        tiny_clip("tone.wav"),
+        tiny_clip("noise_pluck.wav"),
     );
     let path = dir.join("captions.jsonl");
     std::fs::write(
@@ -41,7 +42,7 @@ fn caption_writes_predictions_and_summary_and_rescoring_agrees() {
     let (ok, stdout, stderr) = eval(&[
         "caption",
         "--model",
-        s(&tiny_dir()),
+        s(&tiny_model_dir()),
         "--manifest",
         s(&m),
         "--out",
@@ -58,7 +59,7 @@ fn caption_writes_predictions_and_summary_and_rescoring_agrees() {
     ]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("| CIDEr-D |"), "{stdout}");
-    let recs = read_jsonl(&out.join("predictions.jsonl"));
+    let recs = read_jsonl(out.join("predictions.jsonl"));
     assert_eq!(recs.len(), 4);
     assert_eq!(recs[0]["id"], "ac1");
     assert_eq!(recs[0]["references"][0], "A man speaks.");
@@ -72,7 +73,7 @@ fn caption_writes_predictions_and_summary_and_rescoring_agrees() {
         assert!(r["scores"]["cider_d"].is_number() && r["scores"]["bleu_4"].is_number());
         assert!(r["scores"]["meteor"].is_null() && r["scores"]["spider"].is_null());
     }
-    let sum = read_json(&out.join("summary.json"));
+    let sum = read_json(out.join("summary.json"));
     assert_eq!(sum["clips"], 4);
     assert_eq!(sum["generation"]["strategy"], "greedy");
     assert!(sum["metrics"]["rouge_l"].is_number());
@@ -97,7 +98,7 @@ fn caption_writes_predictions_and_summary_and_rescoring_agrees() {
     ]);
     assert!(ok, "{stderr}");
     assert_eq!(
-        read_json(&again.join("summary.json"))["metrics"],
+        read_json(again.join("summary.json"))["metrics"],
         sum["metrics"]
     );
     // And against the manifest as references file.
@@ -123,9 +124,9 @@ fn caption_writes_predictions_and_summary_and_rescoring_agrees() {
     let (ok, _, stderr) = eval(&[
         "caption",
         "--model",
-        s(&tiny_dir()),
+        s(&tiny_model_dir()),
         "--adapter",
-        s(&common::fixtures().join("tiny/adapter")),
+        s(&testkit::fixtures().join("tiny/adapter")),
         "--manifest",
         s(&m),
         "--out",

@@ -6,10 +6,11 @@ mod common;
 
 use std::path::Path;
 
-use common::{clip, eval, read_json, read_jsonl, s, scratch, tiny_dir};
+use common::{eval, s};
 use data::classify::{ClassTask, LabeledSample};
 use eval::classify::{classify_samples, ClassifyOptions, Scoring};
 use eval::classify_report::ClassifySummary;
+use testkit::{read_json, read_jsonl, scratch, tiny_clip, tiny_model_dir};
 
 fn manifest(dir: &Path, lines: &[(&str, &str)]) -> std::path::PathBuf {
     let path = dir.join("test.jsonl");
@@ -18,7 +19,7 @@ fn manifest(dir: &Path, lines: &[(&str, &str)]) -> std::path::PathBuf {
         .map(|(audio, target)| {
             format!(
                 "{{\"task\": \"vsc\", \"audio\": \"{}\", \"target\": \"{target}\"}}\n",
-                clip(audio).display()
+                tiny_clip(audio).display()
             )
         })
         .collect();
@@ -72,7 +73,7 @@ fn likelihood_mode_writes_consistent_outputs_and_a_result_entry() {
     let (ok, stdout, stderr) = eval(&[
         "classify",
         "--model",
-        s(&tiny_dir()),
+        s(&tiny_model_dir()),
         "--task",
         "vsc",
         "--manifest",
@@ -86,12 +87,11 @@ fn likelihood_mode_writes_consistent_outputs_and_a_result_entry() {
     ]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("## Confusion"), "{stdout}");
-    let records = read_jsonl(&out.join("predictions.jsonl"));
+    let records = read_jsonl(out.join("predictions.jsonl"));
     assert_eq!(records.len(), 4);
     assert_eq!(records[3]["target"], "laughter");
     assert_eq!(records[0]["scores"].as_array().unwrap().len(), 6);
-    let sum: ClassifySummary =
-        serde_json::from_value(read_json(&out.join("summary.json"))).unwrap();
+    let sum: ClassifySummary = serde_json::from_value(read_json(out.join("summary.json"))).unwrap();
     assert_eq!(sum.task, "vsc");
     assert!(sum.unmatched.is_empty());
     check_consistent(&sum, &records);
@@ -115,7 +115,7 @@ fn generate_mode_maps_or_lists_every_answer() {
             sample: data::Sample {
                 id: format!("c{i}"),
                 task: data::Task::Custom("vsc".into()),
-                audio: vec![clip(f)],
+                audio: vec![tiny_clip(f)],
                 prompt: None,
                 system: None,
                 target: task.labels[i].clone(),
@@ -177,8 +177,8 @@ fn custom_task_from_toml() {
         &m,
         format!(
             "{{\"audio\": \"{}\", \"target\": \"speech\"}}\n{{\"task\": \"kind\", \"audio\": \"{}\", \"target\": \"music\", \"prompt\": \"Is it music?\"}}\n",
-            clip("speech.wav").display(),
-            clip("tone.wav").display()
+            tiny_clip("speech.wav").display(),
+            tiny_clip("tone.wav").display()
         ),
     )
     .unwrap();
@@ -186,7 +186,7 @@ fn custom_task_from_toml() {
     let (ok, _, stderr) = eval(&[
         "classify",
         "--model",
-        s(&tiny_dir()),
+        s(&tiny_model_dir()),
         "--task",
         "custom",
         "--task-config",
@@ -199,7 +199,7 @@ fn custom_task_from_toml() {
         "mean",
     ]);
     assert!(ok, "{stderr}");
-    let sum = read_json(&out.join("summary.json"));
+    let sum = read_json(out.join("summary.json"));
     assert_eq!(sum["task"], "kind");
     assert_eq!(sum["select"], "mean");
     assert_eq!(sum["confusion"]["columns"].as_array().unwrap().len(), 4);
@@ -212,7 +212,7 @@ fn custom_task_from_toml() {
     let (ok, _, stderr) = eval(&[
         "classify",
         "--model",
-        s(&tiny_dir()),
+        s(&tiny_model_dir()),
         "--task",
         "custom",
         "--task-config",
@@ -229,7 +229,7 @@ fn custom_task_from_toml() {
     let (ok, _, stderr) = eval(&[
         "classify",
         "--model",
-        s(&tiny_dir()),
+        s(&tiny_model_dir()),
         "--task",
         "custom",
         "--manifest",
@@ -251,8 +251,8 @@ fn bad_lines_are_named_or_skipped_and_listed() {
              {{\"task\": \"vsc\", \"audio\": \"{}\", \"target\": \"yawn\"}}\n\
              {{\"task\": \"vsc\", \"target\": \"sigh\"}}\n\
              {{\"task\": \"vsc\", \"audio\": \"/no/such/clip.wav\", \"target\": \"sigh\"}}\n",
-            clip("speech.wav").display(),
-            clip("tone.wav").display()
+            tiny_clip("speech.wav").display(),
+            tiny_clip("tone.wav").display()
         ),
     )
     .unwrap();
@@ -261,7 +261,7 @@ fn bad_lines_are_named_or_skipped_and_listed() {
         let mut v: Vec<String> = [
             "classify",
             "--model",
-            s(&tiny_dir()),
+            s(&tiny_model_dir()),
             "--task",
             "vsc",
             "--manifest",
@@ -284,7 +284,7 @@ fn bad_lines_are_named_or_skipped_and_listed() {
     );
     let (ok, _, stderr) = run(args(&["--on-bad", "skip"]));
     assert!(ok, "{stderr}");
-    let sum = read_json(&out.join("summary.json"));
+    let sum = read_json(out.join("summary.json"));
     assert_eq!(sum["samples"], 1);
     let skipped: Vec<String> = sum["skipped"]
         .as_array()
@@ -312,7 +312,7 @@ fn convert_then_classify_a_gtzan_layout() {
     ] {
         let dir = d.join("genres").join(genre);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(clip(f), dir.join(format!("{genre}.00000.wav"))).unwrap();
+        std::fs::copy(tiny_clip(f), dir.join(format!("{genre}.00000.wav"))).unwrap();
     }
     let m = d.join("mgc.jsonl");
     let (ok, _, stderr) = eval(&[
@@ -335,7 +335,7 @@ fn convert_then_classify_a_gtzan_layout() {
     let (ok, _, stderr) = eval(&[
         "classify",
         "--model",
-        s(&tiny_dir()),
+        s(&tiny_model_dir()),
         "--task",
         "mgc",
         "--manifest",
@@ -344,7 +344,7 @@ fn convert_then_classify_a_gtzan_layout() {
         s(&out),
     ]);
     assert!(ok, "{stderr}");
-    assert_eq!(read_json(&out.join("summary.json"))["samples"], 2);
+    assert_eq!(read_json(out.join("summary.json"))["samples"], 2);
     let (ok, _, stderr) = eval(&[
         "convert",
         "--format",

@@ -1,35 +1,16 @@
 //! The eval binary end to end on the committed tiny model: `generate` prints the reference's
 //! greedy text and dumps its logits; `mel` writes the reference's spectrogram.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-use candle_core::{DType, Device};
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures"))
-}
-
-fn eval(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_eval"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn tmp(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("eval-cli-{}-{name}", std::process::id()))
-}
+use candle_core::DType;
+use common::eval;
+use testkit::{fixtures, load_tensors, max_abs_diff, read_json, scratch};
 
 #[test]
 fn generate_prints_the_reference_text_and_dumps_logits() {
     let tiny = fixtures().join("tiny");
-    let out = tmp("logits.safetensors");
+    let out = scratch("cli-generate").join("logits.safetensors");
     let (ok, stdout, stderr) = eval(&[
         "generate",
         "--model",
@@ -46,36 +27,27 @@ fn generate_prints_the_reference_text_and_dumps_logits() {
         out.to_str().unwrap(),
     ]);
     assert!(ok, "{stderr}");
-    let cases: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(tiny.join("cases.json")).unwrap()).unwrap();
+    let cases = read_json(tiny.join("cases.json"));
     let want = cases["cases"][0]["greedy_text"].as_str().unwrap();
     assert_eq!(stdout.strip_suffix('\n').unwrap(), want);
-    let got = candle_core::safetensors::load(&out, &Device::Cpu).unwrap();
-    let r =
-        candle_core::safetensors::load(tiny.join("reference.safetensors"), &Device::Cpu).unwrap();
+    let got = load_tensors(&out);
+    let r = load_tensors(tiny.join("reference.safetensors"));
     assert_eq!(got["input_ids"].dtype(), DType::I64);
     assert_eq!(
         got["input_ids"].to_vec1::<i64>().unwrap(),
         r["single.input_ids"].to_vec1::<i64>().unwrap()
     );
-    let d = (&got["logits"] - &r["single.logits"])
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap();
-    assert!(d.to_scalar::<f32>().unwrap() <= 1e-4);
+    let d = max_abs_diff(&got["logits"], &r["single.logits"]);
+    assert!(d <= 1e-4);
 }
 
 #[test]
 fn mel_writes_the_whisper_spectrogram() {
     let a = fixtures().join("audio");
-    let r =
-        candle_core::safetensors::load(a.join("mel_reference.safetensors"), &Device::Cpu).unwrap();
+    let r = load_tensors(a.join("mel_reference.safetensors"));
+    let dir = scratch("cli-mel");
     for (pad, key) in [(false, "speech.mel80"), (true, "speech.mel80_pad30")] {
-        let out = tmp(&format!("mel{pad}.safetensors"));
+        let out = dir.join(format!("mel{pad}.safetensors"));
         let mut args = vec![
             "mel",
             "--audio",
@@ -94,21 +66,14 @@ fn mel_writes_the_whisper_spectrogram() {
         }
         let (ok, _, stderr) = eval(&args);
         assert!(ok, "{stderr}");
-        let got = candle_core::safetensors::load(&out, &Device::Cpu).unwrap();
+        let got = load_tensors(&out);
         // The padded reference is stored for its first frames only (the rest is one value).
         let want = &r[key];
         let n = want.dim(1).unwrap();
         assert_eq!(got["mel"].dim(1).unwrap(), if pad { 3000 } else { n });
         let head = got["mel"].narrow(1, 0, n).unwrap();
-        let d = (&head - want)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap();
-        assert!(d.to_scalar::<f32>().unwrap() <= 1e-4, "{key}");
+        let d = max_abs_diff(&head, want);
+        assert!(d <= 1e-4, "{key}");
     }
 }
 

@@ -1,9 +1,7 @@
 //! Every shipped eval config parses into what the binary reads, and is valid.
 
-use std::path::PathBuf;
-
 fn config(name: &str) -> String {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs/eval")).join(name);
+    let p = testkit::configs().join("eval").join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 

@@ -45,15 +45,14 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let path = common::fixtures().join("eval/likelihood.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    testkit::read_json_as(testkit::fixtures().join("eval/likelihood.json"))
 }
 
 fn sample(c: &Case) -> data::Sample {
     data::Sample {
         id: c.name.clone(),
         task: Task::Custom(c.task.clone()),
-        audio: c.clips.iter().map(|f| common::clip(f)).collect(),
+        audio: c.clips.iter().map(|f| testkit::tiny_clip(f)).collect(),
         prompt: Some(c.prompt.clone()),
         system: c.system.clone(),
         target: c.labels[0].clone(),

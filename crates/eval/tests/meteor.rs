@@ -10,8 +10,6 @@
 //!     cargo test --release -p eval --test meteor -- --ignored --nocapture
 //! ```
 
-mod common;
-
 use eval::java::meteor::meteor;
 use eval::java::JavaConfig;
 use eval::score::score_captions;
@@ -28,8 +26,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let path = common::fixtures().join("eval/meteor.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    testkit::read_json_as(testkit::fixtures().join("eval/meteor.json"))
 }
 
 #[test]

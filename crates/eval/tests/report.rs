@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{eval, read_json, s, scratch};
+use common::{eval, s};
+use testkit::{read_json, scratch};
 
 const BASE: &str = r#"{
   "format": "audio-lm-eval-result/1", "name": "original",
@@ -53,7 +54,7 @@ fn report_tabulates_deltas_against_the_base() {
         s(&out),
     ]);
     assert!(ok, "{stderr}");
-    let r = read_json(&out.join("report.json"));
+    let r = read_json(out.join("report.json"));
     let keys: Vec<&str> = r["columns"]
         .as_array()
         .unwrap()
@@ -158,7 +159,7 @@ fn report_can_narrow_the_captioning_metrics() {
         "bleu_4,cider_d,meteor",
     ]);
     assert!(ok, "{stderr}");
-    let r = read_json(&out.join("report.json"));
+    let r = read_json(out.join("report.json"));
     let keys: Vec<&str> = r["columns"]
         .as_array()
         .unwrap()

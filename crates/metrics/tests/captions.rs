@@ -3,7 +3,6 @@
 //! Corpus and per-clip scores must agree to 1e-6; tokenised captions exactly.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use metrics::tokenize::tokenize_captions;
 use metrics::{bleu::bleu, cider_d::cider_d, rouge_l::rouge_l, score_captions, MAX_N};
@@ -36,10 +35,7 @@ struct Corpus {
 }
 
 fn fixture() -> BTreeMap<String, Corpus> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/metrics/captions.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).expect("captions.json parses")
+    testkit::read_json_as(testkit::fixtures().join("metrics/captions.json"))
 }
 
 /// Largest absolute error per metric name, over everything compared.

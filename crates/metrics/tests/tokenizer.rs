@@ -2,8 +2,6 @@
 //! runs it): `tests/fixtures/metrics/tokenizer.json` from `scripts/make_metric_fixtures.py`.
 //! Agreement must be exact.
 
-use std::path::PathBuf;
-
 use metrics::tokenize::{ptb_tokenize, tokenize_captions};
 use serde::Deserialize;
 
@@ -21,10 +19,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/metrics/tokenizer.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).expect("tokenizer.json parses")
+    testkit::read_json_as(testkit::fixtures().join("metrics/tokenizer.json"))
 }
 
 #[test]

@@ -2,10 +2,10 @@
 //! (temperature, top-p, seeded) and beam search, stopping on every end id.
 
 use candle_core::{DType, IndexOp, Tensor, D};
+use rng::Rng;
 
 use crate::decoder::{causal_mask, KvCache};
 use crate::model::{Qwen2AudioModel, Sequence};
-use crate::rng::Rng;
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -192,7 +192,7 @@ fn sample(logits: &[f32], temperature: f64, top_p: f64, rng: &mut Rng) -> u32 {
     }
     let probs = &probs[..keep];
     let mass: f64 = probs.iter().map(|p| p.1).sum();
-    let mut u = rng.uniform() * mass;
+    let mut u = rng.next_f64() * mass;
     for &(i, p) in probs {
         if u < p {
             return i;

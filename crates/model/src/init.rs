@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
+use rng::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
@@ -25,7 +26,6 @@ use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
 use tokenizers::{AddedToken, PreTokenizerWrapper, SplitDelimiterBehavior, TokenizerBuilder};
 
 use crate::prompt::{render_chat, Message, Part, Role};
-use crate::rng::Rng;
 use crate::{Error, Result};
 
 /// The Qwen special tokens, in the order (and so the ids, after the BPE vocabulary) the
@@ -336,8 +336,8 @@ enum Fill {
 
 /// A standard normal draw (Box–Muller on two uniforms).
 fn normal(rng: &mut Rng) -> f64 {
-    let u1 = 1.0 - rng.uniform();
-    let u2 = rng.uniform();
+    let u1 = 1.0 - rng.next_f64();
+    let u2 = rng.next_f64();
     (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
 

@@ -21,7 +21,6 @@ pub mod lora;
 pub mod model;
 pub mod nn;
 pub mod prompt;
-pub mod rng;
 pub mod tokenizer;
 
 pub use config::{AudioEncoderConfig, GenerationConfig, Qwen2AudioConfig, TextConfig};

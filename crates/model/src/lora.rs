@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor};
+use rng::mix64;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -51,7 +52,7 @@ impl LoraDropout {
         let threshold = (self.p as f64 * (1u64 << 24) as f64) as u64;
         let mask: Vec<f32> = (0..n as u64)
             .map(|i| {
-                let u = splitmix(base.wrapping_add(i.wrapping_mul(0xD1B5_4A32_D192_ED03))) >> 40;
+                let u = mix64(base.wrapping_add(i.wrapping_mul(0xD1B5_4A32_D192_ED03))) >> 40;
                 if u < threshold {
                     0.0
                 } else {
@@ -62,14 +63,6 @@ impl LoraDropout {
         let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
         crate::constop::mul_const(x, &mask)
     }
-}
-
-/// SplitMix64's output function: a good 64-bit mix of `z`.
-pub fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 impl LoraWeights {

@@ -8,20 +8,16 @@ use common::*;
 use model::Qwen2AudioModel;
 
 fn with_adapter(dir: &std::path::Path) -> model::Result<Qwen2AudioModel> {
-    let base = fixtures().join("model");
+    let base = testkit::tiny_model_dir();
     Qwen2AudioModel::from_source(base.to_str().unwrap(), &Device::Cpu, DType::F32, Some(dir))
 }
 
 #[test]
 fn peft_adapter_gives_the_reference_logits() {
-    let model = with_adapter(&fixtures().join("adapter")).unwrap();
-    let r = candle_core::safetensors::load(
-        fixtures().join("adapter_reference.safetensors"),
-        &Device::Cpu,
-    )
-    .unwrap();
+    let model = with_adapter(&tiny_fixtures().join("adapter")).unwrap();
+    let r = testkit::load_tensors(tiny_fixtures().join("adapter_reference.safetensors"));
     let logits = model.prompt_logits(&sequence(&model, "single")).unwrap();
-    let d = max_abs_diff(&logits, &r["single.logits"]);
+    let d = testkit::max_abs_diff(&logits, &r["single.logits"]);
     eprintln!("adapter: max |Δ| logits {d:.2e}");
     assert!(d <= 1e-4, "{d}");
 }
@@ -30,14 +26,10 @@ fn tmp_adapter(
     name: &str,
     edit: impl Fn(&mut serde_json::Value, &mut std::collections::HashMap<String, candle_core::Tensor>),
 ) -> std::path::PathBuf {
-    let src = fixtures().join("adapter");
-    let dir = std::env::temp_dir().join(format!("adapter-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(src.join("adapter_config.json")).unwrap())
-            .unwrap();
-    let mut t = candle_core::safetensors::load(src.join("adapter_model.safetensors"), &Device::Cpu)
-        .unwrap();
+    let src = tiny_fixtures().join("adapter");
+    let dir = testkit::scratch(&format!("adapter-{name}"));
+    let mut cfg = testkit::read_json(src.join("adapter_config.json"));
+    let mut t = testkit::load_tensors(src.join("adapter_model.safetensors"));
     edit(&mut cfg, &mut t);
     std::fs::write(dir.join("adapter_config.json"), cfg.to_string()).unwrap();
     candle_core::safetensors::save(&t, dir.join("adapter_model.safetensors")).unwrap();
@@ -70,8 +62,7 @@ fn adapter_for_modules_the_model_lacks_is_refused() {
 
 #[test]
 fn missing_adapter_files_name_the_path() {
-    let dir = std::env::temp_dir().join(format!("adapter-none-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = testkit::scratch("adapter-none");
     let e = with_adapter(&dir).err().expect("must fail").to_string();
     assert!(e.contains("adapter_config.json"), "{e}");
 }

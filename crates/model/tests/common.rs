@@ -1,5 +1,6 @@
-//! Shared helpers for the model crate's integration tests: the committed tiny reference model
-//! and the golden outputs `scripts/make_model_fixtures.py` wrote with transformers 4.57.
+//! Helpers of the model crate's integration tests: the committed tiny reference model and the
+//! golden outputs `scripts/make_model_fixtures.py` wrote with transformers 4.57. Fixture
+//! paths, tensor comparisons and file readers shared with other crates are in `testkit`.
 
 #![allow(dead_code)]
 
@@ -9,19 +10,17 @@ use std::path::PathBuf;
 use candle_core::{DType, Device, Tensor};
 use model::Qwen2AudioModel;
 
-pub fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/tiny"
-    ))
+/// The tiny model's fixtures: `tests/fixtures/tiny` (model, clips, reference outputs).
+pub fn tiny_fixtures() -> PathBuf {
+    testkit::fixtures().join("tiny")
 }
 
 pub fn reference() -> HashMap<String, Tensor> {
-    candle_core::safetensors::load(fixtures().join("reference.safetensors"), &Device::Cpu).unwrap()
+    testkit::load_tensors(tiny_fixtures().join("reference.safetensors"))
 }
 
 pub fn cases() -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(fixtures().join("cases.json")).unwrap()).unwrap()
+    testkit::read_json(tiny_fixtures().join("cases.json"))
 }
 
 pub fn case(name: &str) -> serde_json::Value {
@@ -35,12 +34,12 @@ pub fn case(name: &str) -> serde_json::Value {
 }
 
 pub fn tiny() -> Qwen2AudioModel {
-    let dir = fixtures().join("model");
+    let dir = testkit::tiny_model_dir();
     Qwen2AudioModel::from_source(dir.to_str().unwrap(), &Device::Cpu, DType::F32, None).unwrap()
 }
 
 pub fn clip(model: &Qwen2AudioModel, file: &str) -> model::AudioInput {
-    let samples = audio::load_mono_16k(&fixtures().join("clips").join(file)).unwrap();
+    let samples = audio::load_mono_16k(&testkit::tiny_clip(file)).unwrap();
     model
         .features(&samples, audio::LongAudio::Truncate)
         .unwrap()
@@ -69,18 +68,4 @@ pub fn ids(t: &Tensor) -> Vec<u32> {
         .into_iter()
         .map(|x| x as u32)
         .collect()
-}
-
-pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims(), "shapes differ");
-    (a.to_dtype(DType::F32).unwrap() - b.to_dtype(DType::F32).unwrap())
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
 }

@@ -8,9 +8,8 @@ use common::*;
 use model::Qwen2AudioModel;
 
 fn copy_model(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("tiny-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    for e in std::fs::read_dir(fixtures().join("model")).unwrap() {
+    let dir = testkit::scratch(&format!("tiny-{name}"));
+    for e in std::fs::read_dir(testkit::tiny_model_dir()).unwrap() {
         let e = e.unwrap();
         std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
     }
@@ -46,8 +45,7 @@ fn corrupt_weights_are_named() {
 #[test]
 fn a_missing_tensor_is_named() {
     let dir = copy_model("missingtensor");
-    let mut t =
-        candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap();
+    let mut t = testkit::load_tensors(dir.join("model.safetensors"));
     t.remove("language_model.model.layers.1.mlp.up_proj.weight");
     candle_core::safetensors::save(&t, dir.join("model.safetensors")).unwrap();
     let e = load(&dir);
@@ -58,8 +56,7 @@ fn a_missing_tensor_is_named() {
 fn bad_config_values_name_the_file_and_field() {
     let dir = copy_model("badcfg");
     let p = dir.join("config.json");
-    let mut cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let mut cfg = testkit::read_json(&p);
     cfg["text_config"]["num_key_value_heads"] = 3.into();
     std::fs::write(&p, cfg.to_string()).unwrap();
     let e = load(&dir);

@@ -6,7 +6,7 @@ mod common;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use candle_core::{DType, Device, Tensor, Var, D};
+use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarBuilder;
 use common::*;
 use model::lora::{AdapterSource, LoraWeights};
@@ -35,15 +35,7 @@ fn loss(model: &Qwen2AudioModel) -> Tensor {
 
 fn assert_nonzero(name: &str, g: Option<&Tensor>) {
     let g = g.unwrap_or_else(|| panic!("{name}: no gradient"));
-    let n = g
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(D::Minus1)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
+    let n = testkit::max_abs(g);
     assert!(n > 0.0, "{name}: zero gradient");
 }
 
@@ -88,7 +80,7 @@ impl AdapterSource for AllLinear {
 
 #[test]
 fn lora_on_every_linear_gets_gradients() {
-    let files = model::checkpoint::resolve(fixtures().join("model").to_str().unwrap()).unwrap();
+    let files = model::checkpoint::resolve(testkit::tiny_model_dir().to_str().unwrap()).unwrap();
     let src = AllLinear {
         vars: RefCell::new(vec![]),
     };
@@ -104,8 +96,8 @@ fn lora_on_every_linear_gets_gradients() {
 
 /// Every weight as a `Var` (full finetuning), and the model built on them.
 fn full_finetuning_model() -> (Qwen2AudioModel, HashMap<String, Var>) {
-    let files = model::checkpoint::resolve(fixtures().join("model").to_str().unwrap()).unwrap();
-    let tensors = candle_core::safetensors::load(&files.weights[0], &Device::Cpu).unwrap();
+    let files = model::checkpoint::resolve(testkit::tiny_model_dir().to_str().unwrap()).unwrap();
+    let tensors = testkit::load_tensors(&files.weights[0]);
     let vars: HashMap<String, Var> = tensors
         .iter()
         .map(|(k, t)| (k.clone(), Var::from_tensor(t).unwrap()))
@@ -121,33 +113,16 @@ fn full_finetuning_model() -> (Qwen2AudioModel, HashMap<String, Var>) {
 
 /// The two gradients agree to 1e-6 relative to the larger entries of `a`.
 fn assert_close(name: &str, a: &Tensor, b: &Tensor) {
-    let scale = a
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    assert!(max_diff(a, b) <= 1e-6 * (1.0 + scale), "{name}");
-}
-
-/// Max |a - b| over two gradients.
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(D::Minus1)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
+    let scale = testkit::max_abs(a);
+    assert!(
+        testkit::max_abs_diff(a, b) <= 1e-6 * (1.0 + scale),
+        "{name}"
+    );
 }
 
 #[test]
 fn checkpointed_layers_give_the_plain_gradients() {
-    let files = model::checkpoint::resolve(fixtures().join("model").to_str().unwrap()).unwrap();
+    let files = model::checkpoint::resolve(testkit::tiny_model_dir().to_str().unwrap()).unwrap();
     // LoRA on every linear layer.
     let src = AllLinear {
         vars: RefCell::new(vec![]),

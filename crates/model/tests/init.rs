@@ -1,7 +1,5 @@
 //! A new checkpoint from `model::init`: loadable, deterministic, tokenizer with Qwen specials.
 
-use std::path::PathBuf;
-
 use candle_core::{DType, Device};
 use model::init::{write_new_checkpoint, AudioSpec, InitSpec, TextSpec};
 use model::prompt::Message;
@@ -46,15 +44,13 @@ fn texts() -> Vec<String> {
     .collect()
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("model-init-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
 #[test]
 fn a_new_checkpoint_loads_runs_and_is_reproducible() {
-    let (a, b, c) = (tmp("a"), tmp("b"), tmp("c"));
+    let (a, b, c) = (
+        testkit::scratch("init-a"),
+        testkit::scratch("init-b"),
+        testkit::scratch("init-c"),
+    );
     let vocab = write_new_checkpoint(&spec(1), &texts(), &a).unwrap();
     write_new_checkpoint(&spec(1), &texts(), &b).unwrap();
     write_new_checkpoint(&spec(2), &texts(), &c).unwrap();
@@ -92,11 +88,7 @@ fn a_new_checkpoint_loads_runs_and_is_reproducible() {
     );
     assert_eq!(m.tokenizer.decode(&ids, true).unwrap(), text);
 
-    let clip = audio::load_mono_16k(&PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/tiny/clips/tone.wav"
-    )))
-    .unwrap();
+    let clip = audio::load_mono_16k(&testkit::tiny_clip("tone.wav")).unwrap();
     let f = m.features(&clip, audio::LongAudio::Error).unwrap();
     let seq = m
         .chat_sequence(
@@ -110,14 +102,6 @@ fn a_new_checkpoint_loads_runs_and_is_reproducible() {
     let logits = m.prompt_logits(&seq).unwrap();
     assert_eq!(logits.dims(), &[seq.ids.len(), vocab]);
     // Random init with std 0.02: logits are small and finite.
-    let max = logits
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
+    let max = testkit::max_abs(&logits);
     assert!(max.is_finite() && max < 5.0, "{max}");
 }

@@ -8,8 +8,9 @@ use candle_core::{DType, Device, Tensor};
 use common::*;
 use model::generate::{generate, GenerateOptions, Strategy};
 use model::prompt::{render_chat, Message};
+use testkit::max_abs_diff;
 
-const TOL: f32 = 1e-4;
+const TOL: f64 = 1e-4;
 
 fn check_case(name: &str) {
     let model = tiny();
@@ -159,7 +160,7 @@ fn sampling_is_reproducible_from_the_seed_and_stops_on_end_ids() {
 
 #[test]
 fn bf16_sharded_checkpoint_loads_and_tracks_the_reference() {
-    let dir = fixtures().join("model_bf16_sharded");
+    let dir = tiny_fixtures().join("model_bf16_sharded");
     let files = model::checkpoint::resolve(dir.to_str().unwrap()).unwrap();
     assert!(files.weights.len() >= 2, "expected several shards");
     let m =

@@ -1,20 +1,15 @@
-//! The trainer: LoRA or full finetuning of Qwen2-Audio-class models on task mixtures.
+//! The application layer above the libraries: what the `trainer` command runs.
 //!
-//! `config` (TOML, validated) → `params` (model + trainable tensors) → `train` (the loop:
-//! `example` → `loss` → `optim` with `schedule`) → `state` (checkpoints via `store`) →
-//! `export` (PEFT adapter, merged model). `report` is what the user sees and what is logged.
+//! * [`experiment`]: one experiment file end to end — `[world]` generated if missing
+//!   (`world`), training (`finetune`), the loss chart ([`chart`]), `[eval]` of the base and the
+//!   trained model with the forgetting report (`eval`).
+//! * [`prep`]: the one data-preparation command tree (`convert` of caption and
+//!   classification datasets, `build-pairs`, `init-model`), thin drivers over `data` and
+//!   `model`.
+//!
+//! Errors here are `anyhow` with context: this is the binary's code, exposed as a library so
+//! its tests can call it.
 
-pub mod adapters;
-pub mod config;
-pub mod example;
-pub mod export;
-pub mod loss;
-pub mod optim;
-pub mod params;
-pub mod pipeline;
+pub mod chart;
+pub mod experiment;
 pub mod prep;
-pub mod report;
-pub mod schedule;
-pub mod state;
-pub mod store;
-pub mod train;

@@ -1,19 +1,188 @@
-//! Data preparation behind `trainer build-pairs` and `trainer convert`: thin drivers over the
-//! `data` crate (which owns the rules) that read manifests or CSVs and write manifests.
+//! All data preparation, as one command tree ([`PrepCommand`], mounted at the top of the
+//! `trainer` command): thin drivers over the `data` and `model` crates (which own the rules)
+//! that read datasets, manifests or CSVs and write manifests.
 //!
-//! * [`build_pairs`]: AC clips (base clips with captions) + single-event clips (with a label
-//!   such as "a dog barking") → rendered (before, after) WAV pairs, `adc.jsonl`, `acc.jsonl`
-//!   and `pairs.jsonl` (every plan with its SNR, offset and gain, for provenance).
-//! * [`convert`]: AudioCaps / Clotho caption CSVs → native AC manifests.
-//! * [`init_model`]: a new, randomly initialised model whose tokenizer is trained on the
-//!   text of some manifests (for models trained from scratch, like the world's base model).
+//! * `convert <dataset>` ([`convert`]): AudioCaps / Clotho caption CSVs → native AC
+//!   manifests; VocalSound / IEMOCAP / NSynth / GTZAN layouts → probe manifests.
+//! * `build-pairs` ([`build_pairs`]): AC clips (base clips with captions) + single-event clips
+//!   (with a label such as "a dog barking") → rendered (before, after) WAV pairs, `adc.jsonl`,
+//!   `acc.jsonl` and `pairs.jsonl` (every plan with its SNR, offset and gain, for provenance).
+//! * `init-model` ([`init_model`]): a new, randomly initialised model whose tokenizer is
+//!   trained on the text of some manifests (for models trained from scratch, like the world's
+//!   base model).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use data::classify::convert::Layout;
+use data::convert::{ConvertOptions, Split};
 use data::manifest::{read_manifest, write_manifest, NativeLine, OnBad};
 use data::pairs::{plan_lines, render_pair_with, Clip, PairConfig, RenderConfig};
 use serde::{Deserialize, Serialize};
+
+/// The data-preparation commands.
+#[derive(Subcommand)]
+pub enum PrepCommand {
+    /// Build ACC/ADC pairs by adding, removing or replacing an event in captioned clips.
+    BuildPairs(BuildPairsArgs),
+    /// Convert a dataset in its usual layout into a native manifest.
+    Convert {
+        #[command(subcommand)]
+        dataset: ConvertCommand,
+    },
+    /// Write a new, randomly initialised model (tokenizer trained on the manifests' text).
+    InitModel(InitModelArgs),
+}
+
+#[derive(Args)]
+pub struct InitModelArgs {
+    /// TOML with [audio], [text], bpe_vocab, init_std, seed (model::init::InitSpec).
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// Manifests whose targets, references and prompts train the tokenizer; repeat.
+    #[arg(long = "texts-from", required = true)]
+    pub texts_from: Vec<PathBuf>,
+    /// The checkpoint directory to write.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct BuildPairsArgs {
+    /// Manifest of base clips with their captions (one clip per line).
+    #[arg(long)]
+    pub clips: PathBuf,
+    /// Manifest of single-event clips; the target is the event's label ("a dog barking").
+    #[arg(long)]
+    pub events: PathBuf,
+    /// Output directory: audio/, adc.jsonl, acc.jsonl, pairs.jsonl.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// TOML with [plan] (edits weights, snr_db_min/max, pairs_per_base, templates) and
+    /// [render] (format, peak_limit); defaults when absent.
+    #[arg(long)]
+    pub pairs_config: Option<PathBuf>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// The datasets `convert` reads.
+#[derive(Subcommand)]
+pub enum ConvertCommand {
+    /// AudioCaps: `audiocap_id,youtube_id,start_time,caption`, one caption per row (AC).
+    Audiocaps(CaptionCsvArgs),
+    /// Clotho: `file_name,caption_1,…,caption_5`, one clip per row (AC).
+    Clotho(CaptionCsvArgs),
+    /// VocalSound: a folder of `<speaker>_<n>_<label>.wav` clips (probe `vsc`).
+    Vocalsound(LayoutArgs),
+    /// IEMOCAP: the root with `Session<k>` folders (probe `ser`; excited merged into happy).
+    Iemocap(IemocapArgs),
+    /// NSynth: `examples.json` with `audio/` beside it (probe `mic`).
+    Nsynth(LayoutArgs),
+    /// GTZAN: the `genres/` folder of `<genre>/` folders (probe `mgc`).
+    Gtzan(LayoutArgs),
+}
+
+#[derive(Args)]
+pub struct CaptionCsvArgs {
+    /// The dataset's caption CSV.
+    #[arg(long)]
+    pub csv: PathBuf,
+    /// The manifest to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Prefix of every audio path in the manifest (relative to the manifest's directory).
+    #[arg(long, default_value = "")]
+    pub audio_dir: PathBuf,
+    /// One line per caption (train) or one per clip with every caption as references (eval).
+    #[arg(long, value_enum, default_value_t = Split::Train)]
+    pub split: Split,
+    /// AudioCaps file-name pattern with {audiocap_id}, {youtube_id}, {start_time}.
+    #[arg(long, default_value = data::convert::AUDIOCAPS_DEFAULT_NAME)]
+    pub audio_name: String,
+}
+
+#[derive(Args)]
+pub struct LayoutArgs {
+    /// The dataset's folder (or examples.json for NSynth).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// The manifest to write; audio paths are relative to its directory when under it.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct IemocapArgs {
+    #[command(flatten)]
+    pub layout: LayoutArgs,
+    /// The sessions to take (e.g. --sessions 5); all when absent.
+    #[arg(long, value_delimiter = ',')]
+    pub sessions: Vec<u32>,
+}
+
+/// Runs one data-preparation command, reporting what it wrote on stderr.
+pub fn run(cmd: PrepCommand) -> Result<()> {
+    match cmd {
+        PrepCommand::BuildPairs(a) => {
+            let cfg = match &a.pairs_config {
+                Some(p) => PairsFile::load(p)?,
+                None => PairsFile::default(),
+            };
+            let out = build_pairs(&a.clips, &a.events, &a.out, &cfg, a.seed)?;
+            eprintln!(
+                "{} pairs: {}, {} (plans in {})",
+                out.pairs,
+                out.adc_manifest.display(),
+                out.acc_manifest.display(),
+                out.plans.display()
+            );
+        }
+        PrepCommand::Convert { dataset } => convert(dataset)?,
+        PrepCommand::InitModel(a) => {
+            let vocab = init_model(&a.spec, &a.texts_from, &a.out)?;
+            eprintln!("wrote {} (vocabulary {vocab})", a.out.display());
+        }
+    }
+    Ok(())
+}
+
+/// `convert <dataset>`: writes the manifest and says how many lines (and what was dropped).
+pub fn convert(dataset: ConvertCommand) -> Result<()> {
+    let (layout, a, sessions) = match dataset {
+        ConvertCommand::Audiocaps(a) => return convert_captions(Dataset::Audiocaps, a),
+        ConvertCommand::Clotho(a) => return convert_captions(Dataset::Clotho, a),
+        ConvertCommand::Vocalsound(a) => (Layout::Vocalsound, a, vec![]),
+        ConvertCommand::Iemocap(a) => (Layout::Iemocap, a.layout, a.sessions),
+        ConvertCommand::Nsynth(a) => (Layout::Nsynth, a, vec![]),
+        ConvertCommand::Gtzan(a) => (Layout::Gtzan, a, vec![]),
+    };
+    let n = convert_layout(layout, &a.input, &sessions, &a.out)?;
+    eprintln!("wrote {n} lines to {}", a.out.display());
+    Ok(())
+}
+
+fn convert_captions(dataset: Dataset, a: CaptionCsvArgs) -> Result<()> {
+    let opts = ConvertOptions {
+        split: a.split,
+        audio_dir: a.audio_dir,
+        audio_name: a.audio_name,
+    };
+    let n = convert_caption_csv(dataset, &a.csv, &a.out, &opts)?;
+    eprintln!("{n} lines: {}", a.out.display());
+    Ok(())
+}
+
+/// Converts a classification dataset into a manifest at `out` (audio paths relative to its
+/// directory when under it); prints what was dropped; returns the line count.
+pub fn convert_layout(layout: Layout, input: &Path, sessions: &[u32], out: &Path) -> Result<usize> {
+    let c = data::classify::convert::convert_layout(layout, input, sessions, out)?;
+    for (reason, n) in c.dropped_counts() {
+        eprintln!("dropped {n}: {reason}");
+    }
+    Ok(c.lines.len())
+}
 
 /// `pairs.toml`: how pairs are planned and rendered.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -102,12 +271,12 @@ pub fn build_pairs(
     };
     write_manifest(&out_paths.adc_manifest, &adc)?;
     write_manifest(&out_paths.acc_manifest, &acc)?;
-    crate::store::write_file_atomic(&out_paths.plans, provenance.as_bytes())?;
+    data::fsutil::write_atomic(&out_paths.plans, provenance.as_bytes())?;
     Ok(out_paths)
 }
 
 /// The caption datasets `trainer convert` reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dataset {
     /// `audiocap_id,youtube_id,start_time,caption`, one caption per row.
     Audiocaps,
@@ -116,7 +285,7 @@ pub enum Dataset {
 }
 
 /// Converts a caption CSV into a native AC manifest at `out`; returns the line count.
-pub fn convert(
+pub fn convert_caption_csv(
     dataset: Dataset,
     csv: &Path,
     out: &Path,

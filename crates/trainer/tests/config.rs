@@ -1,94 +1,9 @@
-//! Config parsing and validation: defaults, unknown keys, bad values, overrides, the resume
-//! hash, and every shipped config under `configs/`.
+//! Experiment files: every shipped config under `configs/` parses and validates, and the
+//! application's sections (`[world]`, `[eval]`) refuse unknown keys.
 
 use std::path::Path;
 
-use model::device::DeviceSpec;
-use model::lora::TargetModules;
-use trainer::config::Config;
-
-const MIN: &str = r#"
-[model]
-source = "m"
-[train]
-lr = 1e-4
-steps = 10
-[[data.train]]
-task = "acc"
-manifest = "a.jsonl"
-[output]
-dir = "runs/x"
-"#;
-
-#[test]
-fn minimal_config_takes_defaults() {
-    let c = Config::parse(MIN, Path::new("x.toml"), &[]).unwrap();
-    assert_eq!(c.lora.r, 8);
-    assert_eq!(c.train.grad_accum, 1);
-    assert_eq!(c.output.keep_last, 3);
-}
-
-#[test]
-fn unknown_keys_are_named() {
-    let e = Config::parse(
-        &MIN.replace("lr = 1e-4", "lr = 1e-4\nlearning_rate = 3"),
-        Path::new("x.toml"),
-        &[],
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(e.contains("x.toml") && e.contains("learning_rate"), "{e}");
-}
-
-#[test]
-fn bad_values_name_the_field() {
-    let e = Config::parse(MIN, Path::new("x.toml"), &["train.lr=-1".into()])
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("train.lr"), "{e}");
-    let e = Config::parse(MIN, Path::new("x.toml"), &["model.dtype=fp8".into()])
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("fp8"), "{e}");
-}
-
-#[test]
-fn overrides_set_nested_keys_with_toml_or_bare_values() {
-    let c = Config::parse(
-        MIN,
-        Path::new("x.toml"),
-        &[
-            "model.device=cuda:1".into(),
-            "train.steps=3".into(),
-            "lora.target_modules=[\"q_proj\"]".into(),
-        ],
-    )
-    .unwrap();
-    assert_eq!(c.model.device, DeviceSpec::Cuda(1));
-    assert_eq!(c.train.steps, 3);
-    assert_eq!(
-        c.lora.target_modules,
-        TargetModules::List(vec!["q_proj".into()])
-    );
-    assert!(Config::parse(MIN, Path::new("x.toml"), &["nokey".into()]).is_err());
-}
-
-#[test]
-fn resume_hash_ignores_steps_but_not_lr() {
-    let a = Config::parse(MIN, Path::new("x.toml"), &[]).unwrap();
-    let b = Config::parse(MIN, Path::new("x.toml"), &["train.steps=20".into()]).unwrap();
-    let c = Config::parse(MIN, Path::new("x.toml"), &["train.lr=2e-4".into()]).unwrap();
-    assert_eq!(a.resume_hash(), b.resume_hash());
-    assert_ne!(a.resume_hash(), c.resume_hash());
-    // Comments, layout and key order do not count.
-    let reordered = MIN.replace(
-        "lr = 1e-4\nsteps = 10",
-        "# steps first\nsteps = 10\nlr   = 0.0001",
-    );
-    assert_ne!(reordered, MIN);
-    let d = Config::parse(&reordered, Path::new("y.toml"), &[]).unwrap();
-    assert_eq!(a.resume_hash(), d.resume_hash());
-}
+use trainer::experiment::ExperimentConfig;
 
 /// Every file in configs/ parses and validates.
 #[test]
@@ -107,10 +22,61 @@ fn every_shipped_config_parses() {
                 toml::from_str::<model::init::InitSpec>(&text)
                     .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             } else {
-                Config::load(&p, &[]).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                ExperimentConfig::load(&p, &[]).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             }
             n += 1;
         }
     }
     assert!(n >= 8, "only {n} configs");
+}
+
+const DEMO_LIKE: &str = r#"
+[world]
+dir = "w"
+[model]
+source = "m"
+[train]
+lr = 1e-4
+steps = 10
+[[data.train]]
+task = "acc"
+manifest = "w/acc_train.jsonl"
+[output]
+dir = "runs/x"
+[eval]
+[[eval.caption]]
+name = "ac"
+manifest = "w/ac_test.jsonl"
+"#;
+
+#[test]
+fn app_sections_refuse_unknown_keys_and_count_in_the_resume_hash_as_before() {
+    let x = Path::new("x.toml");
+    let c = ExperimentConfig::parse(DEMO_LIKE, x, &[]).unwrap();
+    assert_eq!(c.world.as_ref().unwrap().seed, 0);
+    let e = ExperimentConfig::parse(DEMO_LIKE, x, &["world.sede=3".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("sede") && e.contains("world"), "{e}");
+    let e = ExperimentConfig::parse(
+        DEMO_LIKE,
+        x,
+        &["eval.classify=[{task=\"xyz\",manifest=\"m\"}]".into()],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("eval.classify[0].task"), "{e}");
+    // The world shapes the data: a new seed refuses a resume; the evaluation does not.
+    let reseeded = ExperimentConfig::parse(DEMO_LIKE, x, &["world.seed=1".into()]).unwrap();
+    let re_eval = ExperimentConfig::parse(DEMO_LIKE, x, &["eval.max_new_tokens=9".into()]).unwrap();
+    assert_ne!(c.train.resume_hash(), reseeded.train.resume_hash());
+    assert_eq!(c.train.resume_hash(), re_eval.train.resume_hash());
+    // The training library alone refuses the application's sections.
+    assert!(finetune::Config::parse(DEMO_LIKE, x, &[]).is_err());
+    // The run's config copy keeps every section, resolved.
+    let copy = c.train.to_toml();
+    assert!(
+        copy.contains("[world]") && copy.contains("max_new_tokens = 48"),
+        "{copy}"
+    );
 }

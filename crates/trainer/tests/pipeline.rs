@@ -2,20 +2,14 @@
 //! LoRA-finetuned on its ACC pairs for a few steps, the adapter exported, and the base and
 //! the finetuned model evaluated on captioning and a probe, with the report written.
 
-use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use trainer::config::Config;
+use trainer::experiment::ExperimentConfig as Config;
 
 #[test]
 fn world_train_export_eval_report() {
-    let d = std::env::temp_dir().join(format!("trainer-pipeline-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    let tiny = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/tiny/model"
-    ));
+    let d = testkit::scratch("trainer-pipeline");
+    let tiny = testkit::tiny_model_dir();
     let w = d.join("world");
     let cfg = format!(
         r#"
@@ -53,7 +47,7 @@ manifest = "{w}/vsc_test.jsonl"
     );
     std::fs::write(d.join("cfg.toml"), cfg).unwrap();
     let cfg = Config::load(&d.join("cfg.toml"), &[]).unwrap();
-    let exp = trainer::pipeline::run(&cfg, &AtomicBool::new(false), None).unwrap();
+    let exp = trainer::experiment::run(&cfg, &AtomicBool::new(false), None).unwrap();
     assert_eq!(exp.train.steps_done, 2);
     assert!(w.join("world.json").is_file());
     let (dir, table) = exp.report.expect("an evaluation report");
@@ -95,7 +89,7 @@ manifest = "{w}/vsc_test.jsonl"
         .modified()
         .unwrap();
     let (dir2, _) =
-        trainer::pipeline::evaluate(&cfg, cfg.eval.as_ref().unwrap(), &d.join("run/adapter"))
+        trainer::experiment::evaluate(&cfg, cfg.eval.as_ref().unwrap(), &d.join("run/adapter"))
             .unwrap();
     assert_eq!(dir2, dir);
     assert_eq!(

@@ -5,18 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use candle_core::{DType, Device};
-use trainer::config::Config;
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures"))
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("trainer-run-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use finetune::config::Config;
+use testkit::{fixtures, max_abs_diff, scratch as tmp};
 
 /// Two small manifests (AC, ACC) over the tiny clips, and a config training on both.
 fn setup(dir: &Path, extra: &str) -> PathBuf {
@@ -88,8 +78,7 @@ fn losses(run: &Path) -> Vec<String> {
 }
 
 fn adapter(run: &Path) -> std::collections::HashMap<String, candle_core::Tensor> {
-    candle_core::safetensors::load(run.join("adapter/adapter_model.safetensors"), &Device::Cpu)
-        .unwrap()
+    testkit::load_tensors(run.join("adapter/adapter_model.safetensors"))
 }
 
 #[test]
@@ -97,34 +86,25 @@ fn stop_and_resume_equals_an_uninterrupted_run() {
     let never = AtomicBool::new(false);
     let a = tmp("straight");
     let cfg = Config::load(&setup(&a, ""), &[]).unwrap();
-    let out = trainer::train::run(&cfg, &never).unwrap();
+    let out = trainer::experiment::train(&cfg, &never, None).unwrap();
     assert_eq!(out.steps_done, 4);
 
     let b = tmp("resumed");
     let cfg_b = Config::load(&setup(&b, ""), &[]).unwrap();
-    let first = trainer::train::run_until(&cfg_b, &never, Some(2)).unwrap();
+    let first = trainer::experiment::train(&cfg_b, &never, Some(2)).unwrap();
     assert!(first.interrupted && first.steps_done == 2);
-    let second = trainer::train::run(&cfg_b, &never).unwrap();
+    let second = trainer::experiment::train(&cfg_b, &never, None).unwrap();
     assert_eq!(second.steps_done, 4);
 
     assert_eq!(losses(&a.join("run")), losses(&b.join("run")));
     let (wa, wb) = (adapter(&a.join("run")), adapter(&b.join("run")));
     assert_eq!(wa.len(), wb.len());
     for (k, t) in &wa {
-        let d = (t - &wb[k])
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let d = max_abs_diff(t, &wb[k]);
         assert_eq!(d, 0.0, "{k} differs after resume");
     }
     // keep_last = 2: checkpoints of steps 2 and 4 remain.
-    let ck = trainer::store::list_checkpoints(&a.join("run")).unwrap();
+    let ck = finetune::store::list_checkpoints(&a.join("run")).unwrap();
     assert_eq!(ck.iter().map(|c| c.0).collect::<Vec<_>>(), vec![2, 4]);
     assert!(a.join("run/loss.png").is_file());
     assert!(a.join("run/config.toml").is_file());
@@ -138,7 +118,7 @@ fn exported_adapter_reloads_with_the_trained_outputs() {
         &["train.steps=2".into()],
     )
     .unwrap();
-    trainer::train::run(&cfg, &AtomicBool::new(false)).unwrap();
+    trainer::experiment::train(&cfg, &AtomicBool::new(false), None).unwrap();
     let run = d.join("run");
     let pc: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(run.join("adapter/adapter_config.json")).unwrap(),
@@ -192,18 +172,7 @@ fn exported_adapter_reloads_with_the_trained_outputs() {
     let la = with_adapter.prompt_logits(&seq(&with_adapter)).unwrap();
     let lm = merged.prompt_logits(&seq(&merged)).unwrap();
     let lp = plain.prompt_logits(&seq(&plain)).unwrap();
-    let diff = |a: &candle_core::Tensor, b: &candle_core::Tensor| {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    };
+    let diff = max_abs_diff;
     assert!(
         diff(&la, &lm) < 1e-4,
         "merged vs adapter {}",
@@ -233,7 +202,7 @@ fn a_malformed_manifest_line_is_named() {
     let cfg = Config::load(&p, &[]).unwrap();
     let e = format!(
         "{:#}",
-        trainer::train::run(&cfg, &AtomicBool::new(false)).unwrap_err()
+        trainer::experiment::train(&cfg, &AtomicBool::new(false), None).unwrap_err()
     );
     assert!(e.contains("ac.jsonl:4"), "{e}");
 }
@@ -248,7 +217,7 @@ fn missing_audio_stops_with_the_file_or_is_skipped_and_counted() {
     let cfg = Config::load(&p, &["train.steps=4".into()]).unwrap();
     let e = format!(
         "{:#}",
-        trainer::train::run(&cfg, &AtomicBool::new(false)).unwrap_err()
+        trainer::experiment::train(&cfg, &AtomicBool::new(false), None).unwrap_err()
     );
     assert!(
         e.contains("/no/such/clip.wav") && e.contains("ac.jsonl:4"),
@@ -263,7 +232,7 @@ fn missing_audio_stops_with_the_file_or_is_skipped_and_counted() {
     )
     .unwrap();
     let cfg = Config::load(&p2, &["train.on_bad_sample=\"skip\"".into()]).unwrap();
-    let out = trainer::train::run(&cfg, &AtomicBool::new(false)).unwrap();
+    let out = trainer::experiment::train(&cfg, &AtomicBool::new(false), None).unwrap();
     assert_eq!(out.steps_done, 4);
     assert!(!out.skipped.is_empty());
     assert!(out.skipped.iter().all(|s| s.contains("/no/such/clip.wav")));
@@ -283,10 +252,10 @@ fn a_diverging_loss_stops_and_keeps_the_last_good_state() {
     .unwrap();
     let e = format!(
         "{:#}",
-        trainer::train::run(&cfg, &AtomicBool::new(false)).unwrap_err()
+        trainer::experiment::train(&cfg, &AtomicBool::new(false), None).unwrap_err()
     );
     assert!(e.contains("loss is") || e.contains("gradient norm"), "{e}");
-    let ck = trainer::store::list_checkpoints(&d.join("run")).unwrap();
+    let ck = finetune::store::list_checkpoints(&d.join("run")).unwrap();
     assert!(!ck.is_empty(), "no checkpoint was kept");
 }
 
@@ -301,7 +270,7 @@ fn an_unwritable_run_directory_is_named() {
     .unwrap();
     let e = format!(
         "{:#}",
-        trainer::train::run(&cfg, &AtomicBool::new(false)).unwrap_err()
+        trainer::experiment::train(&cfg, &AtomicBool::new(false), None).unwrap_err()
     );
     assert!(e.contains("file/run"), "{e}");
 }
@@ -311,11 +280,11 @@ fn a_changed_config_refuses_to_resume() {
     let d = tmp("changed");
     let p = setup(&d, "");
     let cfg = Config::load(&p, &[]).unwrap();
-    trainer::train::run_until(&cfg, &AtomicBool::new(false), Some(2)).unwrap();
+    trainer::experiment::train(&cfg, &AtomicBool::new(false), Some(2)).unwrap();
     let changed = Config::load(&p, &["train.lr=5e-3".into()]).unwrap();
     let e = format!(
         "{:#}",
-        trainer::train::run(&changed, &AtomicBool::new(false)).unwrap_err()
+        trainer::experiment::train(&changed, &AtomicBool::new(false), None).unwrap_err()
     );
     assert!(e.contains("different configuration"), "{e}");
 }
@@ -326,7 +295,7 @@ fn a_too_long_sample_is_named_with_its_line() {
     let cfg = Config::load(&setup(&d, ""), &["train.max_tokens=20".into()]).unwrap();
     let e = format!(
         "{:#}",
-        trainer::train::run(&cfg, &AtomicBool::new(false)).unwrap_err()
+        trainer::experiment::train(&cfg, &AtomicBool::new(false), None).unwrap_err()
     );
     assert!(
         e.contains(".jsonl:") && e.contains("field target") && e.contains("train.max_tokens 20"),

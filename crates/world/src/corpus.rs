@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use data::pairs::{plan_pairs, Templates};
-use data::rng::derive_seed;
-use data::{Clip, Edit, PairPlan, Rng};
+use data::{Clip, Edit, PairPlan};
+use rng::{derive_seed, Rng};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Split, WorldConfig};

@@ -5,7 +5,7 @@
 //! Everything is a pure function of its arguments and of the [`Rng`] passed in, so a clip is
 //! the same bytes every time it is synthesized from the same seed.
 
-use data::Rng;
+use rng::Rng;
 
 /// The corpus sample rate (Hz), the model's.
 pub const SR: f32 = audio::SAMPLE_RATE as f32;

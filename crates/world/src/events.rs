@@ -16,7 +16,7 @@
 //! A specification ([`EventSpec`]) holds every fact a caption states plus the seed of the
 //! details it does not (timbre, vibrato, noise), so rendering it again gives the same samples.
 
-use data::Rng;
+use rng::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::dsp;

@@ -37,7 +37,6 @@ pub mod write;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -104,12 +103,10 @@ impl WorldIndex {
     }
 }
 
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
 /// Generates the world of `cfg` into `dir`, replacing a world already there. It is built in a
-/// temporary sibling directory and renamed into place once complete, so `dir` never holds a
-/// half-written world. A `dir` that exists, is not empty and holds no `world.json` is not
-/// touched (an error).
+/// temporary sibling directory and renamed into place once complete
+/// ([`data::fsutil::write_dir_atomic`]), so `dir` never holds a half-written world. A `dir`
+/// that exists, is not empty and holds no `world.json` is not touched (an error).
 pub fn generate(cfg: &WorldConfig, dir: &Path) -> Result<WorldIndex> {
     cfg.validate()?;
     refuse_foreign(dir)?;
@@ -124,34 +121,33 @@ pub fn generate(cfg: &WorldConfig, dir: &Path) -> Result<WorldIndex> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, "cannot create directory", e))?;
-    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = parent.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, "cannot remove", e))?;
-    }
-    let built = build_into(cfg, &tmp);
-    let mut index = match built {
-        Ok(i) => i,
-        Err(e) => {
-            let _ = fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
-    };
-    if dir.exists() {
+    let mut built = None;
+    let written = data::fsutil::write_dir_atomic(&parent, &name, |tmp: &Path| -> Result<()> {
+        let index = build_into(cfg, tmp)?;
+        // What is in the way now (it may have appeared while building) must still be a world.
         refuse_foreign(dir)?;
-        fs::remove_dir_all(dir).map_err(|e| Error::io(dir, "cannot remove the old world", e))?;
-    }
-    if let Err(e) = fs::rename(&tmp, dir) {
-        // Another process may have put the same world there meanwhile.
-        let _ = fs::remove_dir_all(&tmp);
-        if let Ok(Some(i)) = matching(cfg, dir) {
-            return Ok(i);
+        built = Some(index);
+        Ok(())
+    });
+    match (written, built) {
+        (Ok(_), Some(mut index)) => {
+            index.dir = dir.to_path_buf();
+            Ok(index)
         }
-        return Err(Error::io(dir, "cannot rename the new world into place", e));
+        // The build's own error, as it was.
+        (Err(data::Error::Fill { path, source }), _) => Err(match source.downcast::<Error>() {
+            Ok(e) => *e,
+            Err(source) => Error::Data(data::Error::Fill { path, source }),
+        }),
+        (Err(e), _) => {
+            // Another process may have put the same world there meanwhile.
+            if let Ok(Some(i)) = matching(cfg, dir) {
+                return Ok(i);
+            }
+            Err(Error::Data(e))
+        }
+        (Ok(_), None) => unreachable!("write_dir_atomic succeeded without running fill"),
     }
-    index.dir = dir.to_path_buf();
-    Ok(index)
 }
 
 /// Errors when `dir` exists, is not empty and is not a world (no `world.json`).

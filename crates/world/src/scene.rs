@@ -2,7 +2,7 @@
 //! as a sequence (events one after another) or as a background event spanning the clip with
 //! one or two events in sequence over it, over a faint noise floor; captioned from its facts.
 
-use data::Rng;
+use rng::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::caption;

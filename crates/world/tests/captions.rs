@@ -2,7 +2,7 @@
 //! onset order; the facts' timing is consistent; and the audio of each event really has the
 //! count, rate, register and duration its phrase states.
 
-use data::Rng;
+use rng::Rng;
 use world::corpus;
 use world::events::{
     frame_rms, DrawOptions, EventKind, EventSpec, Levels, Loudness, Pattern, Register, Speed,

@@ -2,7 +2,7 @@
 //! time-averaged log-mel statistics (the crudest learner there is) must beat chance clearly
 //! on held-out examples. Accuracies are printed (`-- --nocapture`) to judge difficulty.
 
-use data::Rng;
+use rng::Rng;
 use world::probes::{ProbeSpec, ProbeTask};
 
 /// Mean and standard deviation over time of each of 80 log-mel bins, plus the mean absolute

@@ -40,11 +40,7 @@ fn facts<T: serde::de::DeserializeOwned>(index: &WorldIndex, what: &str, split: 
         .dir
         .join("facts")
         .join(format!("{what}_{}.jsonl", split.name()));
-    fs::read_to_string(&p)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    testkit::read_jsonl_as(p)
 }
 
 #[test]

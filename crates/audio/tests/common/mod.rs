@@ -1,4 +1,5 @@
-//! Shared helpers for the integration tests: fixture paths, safetensors reading, metrics.
+//! Helpers of the audio crate's integration tests: its fixtures, safetensors reading without
+//! tensors, signal metrics, WAV bytes. (The fixture root is `testkit::fixtures`.)
 //!
 //! Fixtures are made by `scripts/make_audio_fixtures.py` (openai-whisper, transformers,
 //! librosa, soundfile) and live in `tests/fixtures/audio/` at the workspace root.
@@ -9,15 +10,9 @@ use std::path::PathBuf;
 
 use safetensors::{Dtype, SafeTensors};
 
-pub fn fixture_dir() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/audio"
-    ))
-}
-
+/// `tests/fixtures/audio/<rel>`.
 pub fn fixture(rel: &str) -> PathBuf {
-    fixture_dir().join(rel)
+    testkit::fixtures().join("audio").join(rel)
 }
 
 /// Reads a fixture file; a missing fixture fails the test with the command that makes it.

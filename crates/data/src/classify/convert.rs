@@ -27,6 +27,66 @@ use crate::error::{Error, Location, Result};
 use crate::manifest::NativeLine;
 use crate::task::Task;
 
+/// The classification dataset layouts this module reads (one closed list; the `trainer
+/// convert` command tree offers exactly these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layout {
+    /// VocalSound's folder of `<speaker>_<n>_<label>.wav` clips (task `vsc`).
+    Vocalsound,
+    /// The IEMOCAP root with its `Session<k>` folders (task `ser`).
+    Iemocap,
+    /// NSynth's `examples.json` with `audio/` beside it (task `mic`).
+    Nsynth,
+    /// GTZAN's `genres/<genre>/` folders (task `mgc`).
+    Gtzan,
+}
+
+/// Converts the dataset at `input` in `layout` (IEMOCAP: only `sessions`, all when empty)
+/// and writes the manifest `out`, audio paths relative to its directory when under it.
+/// Returns what was written and dropped. Errors when nothing is found.
+pub fn convert_layout(
+    layout: Layout,
+    input: &Path,
+    sessions: &[u32],
+    out: &Path,
+) -> Result<Converted> {
+    let base = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let c = read_layout(layout, input, sessions, &base)?;
+    crate::manifest::write_manifest(out, &c.lines)?;
+    Ok(c)
+}
+
+/// [`convert_layout`] without writing: the lines, audio paths relative to `base`.
+pub fn read_layout(
+    layout: Layout,
+    input: &Path,
+    sessions: &[u32],
+    base: &Path,
+) -> Result<Converted> {
+    if !sessions.is_empty() && layout != Layout::Iemocap {
+        return Err(Error::Config {
+            field: "--sessions".into(),
+            reason: "is for the iemocap layout only".into(),
+        });
+    }
+    let c = match layout {
+        Layout::Vocalsound => vocalsound(input, base),
+        Layout::Iemocap => iemocap(input, sessions, base),
+        Layout::Nsynth => nsynth(input, base),
+        Layout::Gtzan => gtzan(input, base),
+    }?;
+    if c.lines.is_empty() {
+        return Err(Error::Dataset {
+            path: input.to_path_buf(),
+            reason: "no clip found".into(),
+        });
+    }
+    Ok(c)
+}
+
 /// Audio file extensions the folder walkers pick up (lower-case, compared case-insensitively).
 pub const AUDIO_EXTENSIONS: [&str; 5] = ["wav", "flac", "mp3", "ogg", "au"];
 

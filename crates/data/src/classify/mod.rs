@@ -38,6 +38,49 @@ pub const LABELS_PLACEHOLDER: &str = "{labels}";
 /// Names of the built-in tasks, in the order reports list them.
 pub const BUILTIN_TASKS: [&str; 4] = ["vsc", "ser", "mic", "mgc"];
 
+/// The labels of built-in task `vsc` (VocalSound's six classes), in the order confusion
+/// matrices list them. The one declaration: the `world` crate's probes synthesise these.
+pub const VSC_LABELS: [&str; 6] = [
+    "laughter",
+    "sigh",
+    "cough",
+    "throat clearing",
+    "sneeze",
+    "sniff",
+];
+
+/// The labels of built-in task `ser` (IEMOCAP's four emotions), in order.
+pub const SER_LABELS: [&str; 4] = ["neutral", "happy", "sad", "angry"];
+
+/// The labels of built-in task `mic` (NSynth's eleven instrument families), in order.
+pub const MIC_LABELS: [&str; 11] = [
+    "bass",
+    "brass",
+    "flute",
+    "guitar",
+    "keyboard",
+    "mallet",
+    "organ",
+    "reed",
+    "string",
+    "synth_lead",
+    "vocal",
+];
+
+/// The labels of built-in task `mgc` (GTZAN's ten genres), in order.
+pub const MGC_LABELS: [&str; 10] = [
+    "blues",
+    "classical",
+    "country",
+    "disco",
+    "hiphop",
+    "jazz",
+    "metal",
+    "pop",
+    "reggae",
+    "rock",
+];
+
 /// A classification task: its labels and how it is asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,14 +126,7 @@ impl ClassTask {
         let (name, labels, prompt, al): Builtin = match name.to_ascii_lowercase().as_str() {
             "vsc" => (
                 "vsc",
-                &[
-                    "laughter",
-                    "sigh",
-                    "cough",
-                    "throat clearing",
-                    "sneeze",
-                    "sniff",
-                ],
+                &VSC_LABELS,
                 "What vocal sound is in the audio? Answer with one of: {labels}.",
                 &[
                     ("laughter", &["laugh", "laughs", "laughing"]),
@@ -117,7 +153,7 @@ impl ClassTask {
             ),
             "ser" => (
                 "ser",
-                &["neutral", "happy", "sad", "angry"],
+                &SER_LABELS,
                 "What emotion does the speaker express? Answer with one of: {labels}.",
                 &[
                     ("happy", &["happiness"]),
@@ -127,19 +163,7 @@ impl ClassTask {
             ),
             "mic" => (
                 "mic",
-                &[
-                    "bass",
-                    "brass",
-                    "flute",
-                    "guitar",
-                    "keyboard",
-                    "mallet",
-                    "organ",
-                    "reed",
-                    "string",
-                    "synth_lead",
-                    "vocal",
-                ],
+                &MIC_LABELS,
                 "Which instrument family is playing in the audio? Answer with one of: {labels}.",
                 &[
                     ("string", &["strings"]),
@@ -149,18 +173,7 @@ impl ClassTask {
             ),
             "mgc" => (
                 "mgc",
-                &[
-                    "blues",
-                    "classical",
-                    "country",
-                    "disco",
-                    "hiphop",
-                    "jazz",
-                    "metal",
-                    "pop",
-                    "reggae",
-                    "rock",
-                ],
+                &MGC_LABELS,
                 "What is the genre of the music? Answer with one of: {labels}.",
                 &[("hiphop", &["hip hop"])],
             ),

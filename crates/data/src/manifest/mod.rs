@@ -139,13 +139,20 @@ pub struct NativeLine {
 }
 
 /// What to do with a bad line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+///
+/// Read from configs (serde: `"error"`, `"skip"`) and command lines (clap). The first
+/// paragraph of each variant's documentation is its command-line help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum OnBad {
-    /// Stop at the first bad line with its error.
+    /// Stop at the first bad line, naming it.
+    ///
+    /// The reader returns that line's error (file, line, field).
     #[default]
     Error,
-    /// Leave it out and report it in the [`Skipped`] list.
+    /// Leave bad lines out and list them.
+    ///
+    /// The reader returns each as a [`Skipped`] entry.
     Skip,
 }
 

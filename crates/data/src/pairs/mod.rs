@@ -22,6 +22,7 @@ mod text;
 
 use std::path::{Path, PathBuf};
 
+use rng::Rng;
 use serde::{Deserialize, Serialize};
 
 pub use render::{
@@ -32,7 +33,6 @@ pub use text::{capitalize, inline, longest_common_phrase, Targets, Templates};
 
 use crate::error::{Error, Result};
 use crate::manifest::{NativeLine, Sample};
-use crate::rng::Rng;
 use crate::task::Task;
 
 /// A source clip: a base clip with its caption, or a single-event clip with its label (a noun

@@ -4,17 +4,18 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use data::manifest::{read_manifest_with, ReadOptions};
+use audio::LongAudio;
+use data::manifest::{read_manifest_with, OnBad, ReadOptions};
 use data::task::{Prompts, Task};
 use eval::caption::{
     caption_markdown, caption_samples, write_caption_outputs, CaptionOptions, CaptionReport,
 };
 use eval::predictions::{score_files, ScoreOptions};
 use eval::result::update_result_file;
-use eval::{Progress, SkippedLine};
+use eval::{OnEmpty, Progress, SkippedLine};
 use model::generate::{GenerateOptions, Strategy};
 
-use super::common::{JavaArgs, LongAudioArg, ModelArgs, OnBadArg, OnEmptyArg, ResultArgs};
+use super::common::{JavaArgs, ModelArgs, ResultArgs};
 
 #[derive(clap::Args)]
 pub struct CaptionArgs {
@@ -39,12 +40,12 @@ pub struct CaptionArgs {
     /// Evaluate only the first N lines.
     #[arg(long)]
     limit: Option<usize>,
-    #[arg(long, value_enum, default_value_t = LongAudioArg::Truncate)]
-    long_audio: LongAudioArg,
-    #[arg(long, value_enum, default_value_t = OnBadArg::Error)]
-    on_bad: OnBadArg,
-    #[arg(long, value_enum, default_value_t = OnEmptyArg::Count)]
-    on_empty: OnEmptyArg,
+    #[arg(long, value_enum, default_value_t = LongAudio::Truncate)]
+    long_audio: LongAudio,
+    #[arg(long, value_enum, default_value_t = OnBad::Error)]
+    on_bad: OnBad,
+    #[arg(long, value_enum, default_value_t = OnEmpty::Count)]
+    on_empty: OnEmpty,
     #[command(flatten)]
     java: JavaArgs,
     #[command(flatten)]
@@ -66,11 +67,11 @@ pub struct ScoreArgs {
     /// Output directory: predictions.jsonl (with scores), summary.json, summary.md.
     #[arg(long)]
     out: PathBuf,
-    #[arg(long, value_enum, default_value_t = OnEmptyArg::Error)]
-    on_empty: OnEmptyArg,
+    #[arg(long, value_enum, default_value_t = OnEmpty::Error)]
+    on_empty: OnEmpty,
     /// Ids present on one side only: error, or leave out and list.
-    #[arg(long, value_enum, default_value_t = OnBadArg::Error)]
-    on_unmatched: OnBadArg,
+    #[arg(long, value_enum, default_value_t = OnBad::Error)]
+    on_unmatched: OnBad,
     #[command(flatten)]
     java: JavaArgs,
     #[command(flatten)]
@@ -120,7 +121,7 @@ pub fn run_caption(a: CaptionArgs) -> Result<()> {
         None => Strategy::Greedy,
     };
     let read = ReadOptions {
-        on_bad: a.on_bad.into(),
+        on_bad: a.on_bad,
         default_task: Some(Task::Ac),
     };
     let (mut samples, skipped) = read_manifest_with(&a.manifest, &read)?;
@@ -137,9 +138,9 @@ pub fn run_caption(a: CaptionArgs) -> Result<()> {
         },
         batch_size: a.batch_size,
         prompts,
-        long_audio: a.long_audio.into(),
-        on_bad: a.on_bad.into(),
-        on_empty: a.on_empty.into(),
+        long_audio: a.long_audio,
+        on_bad: a.on_bad,
+        on_empty: a.on_empty,
         java: a.java.config(),
         model_id: Some(id),
         progress: Progress { every: 50 },
@@ -162,8 +163,8 @@ pub fn run_caption(a: CaptionArgs) -> Result<()> {
 
 pub fn run_score(a: ScoreArgs) -> Result<()> {
     let opts = ScoreOptions {
-        on_empty: a.on_empty.into(),
-        on_unmatched: a.on_unmatched.into(),
+        on_empty: a.on_empty,
+        on_unmatched: a.on_unmatched,
         java: a.java.config(),
     };
     let report = score_files(&a.predictions, a.references.as_deref(), &opts)?;

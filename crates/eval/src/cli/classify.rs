@@ -4,15 +4,16 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use data::classify::convert::{gtzan, iemocap, nsynth, vocalsound};
+use audio::LongAudio;
+use data::classify::convert::{convert_layout, Layout};
 use data::classify::ClassTask;
-use data::manifest::write_manifest;
+use data::manifest::OnBad;
 use eval::classify::{classify_samples, read_labeled, ClassifyOptions, Scoring, Select};
 use eval::classify_report::{classify_markdown, write_classify_outputs};
 use eval::result::update_result_file;
 use eval::Progress;
 
-use super::common::{LongAudioArg, ModelArgs, OnBadArg, ResultArgs};
+use super::common::{ModelArgs, ResultArgs};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TaskArg {
@@ -26,22 +27,6 @@ pub enum TaskArg {
     Mgc,
     /// Labels and prompt from --task-config.
     Custom,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-pub enum ScoringArg {
-    /// Score every label's log-probability as the answer (no parsing).
-    Likelihood,
-    /// Generate a free answer and map it to a label.
-    Generate,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-pub enum SelectArg {
-    /// Summed log-probability of the label's tokens.
-    Sum,
-    /// Mean log-probability per token.
-    Mean,
 }
 
 #[derive(clap::Args)]
@@ -60,10 +45,10 @@ pub struct ClassifyArgs {
     /// Output directory: predictions.jsonl, summary.json, summary.md.
     #[arg(long)]
     out: PathBuf,
-    #[arg(long, value_enum, default_value_t = ScoringArg::Likelihood)]
-    scoring: ScoringArg,
-    #[arg(long, value_enum, default_value_t = SelectArg::Sum)]
-    select: SelectArg,
+    #[arg(long, value_enum, default_value_t = Scoring::Likelihood)]
+    scoring: Scoring,
+    #[arg(long, value_enum, default_value_t = Select::Sum)]
+    select: Select,
     /// Generate mode: the answer's token limit.
     #[arg(long, default_value_t = 16)]
     max_new_tokens: usize,
@@ -73,11 +58,11 @@ pub struct ClassifyArgs {
     /// Evaluate only the first N lines.
     #[arg(long)]
     limit: Option<usize>,
-    #[arg(long, value_enum, default_value_t = LongAudioArg::Truncate)]
-    long_audio: LongAudioArg,
+    #[arg(long, value_enum, default_value_t = LongAudio::Truncate)]
+    long_audio: LongAudio,
     /// Bad lines (wrong task, unknown label, no audio, unreadable clip).
-    #[arg(long, value_enum, default_value_t = OnBadArg::Error)]
-    on_bad: OnBadArg,
+    #[arg(long, value_enum, default_value_t = OnBad::Error)]
+    on_bad: OnBad,
     #[command(flatten)]
     result: ResultArgs,
 }
@@ -110,24 +95,18 @@ fn task(a: &ClassifyArgs) -> Result<ClassTask> {
 
 pub fn run_classify(a: ClassifyArgs) -> Result<()> {
     let task = task(&a)?;
-    let (mut labeled, skipped) = read_labeled(&task, &a.manifest, a.on_bad.into())?;
+    let (mut labeled, skipped) = read_labeled(&task, &a.manifest, a.on_bad)?;
     if let Some(n) = a.limit {
         labeled.truncate(n);
     }
     let (model, id) = a.model.load()?;
     let opts = ClassifyOptions {
-        scoring: match a.scoring {
-            ScoringArg::Likelihood => Scoring::Likelihood,
-            ScoringArg::Generate => Scoring::Generate,
-        },
-        select: match a.select {
-            SelectArg::Sum => Select::Sum,
-            SelectArg::Mean => Select::Mean,
-        },
+        scoring: a.scoring,
+        select: a.select,
         max_new_tokens: a.max_new_tokens,
         batch_size: a.batch_size,
-        long_audio: a.long_audio.into(),
-        on_bad: a.on_bad.into(),
+        long_audio: a.long_audio,
+        on_bad: a.on_bad,
         model_id: Some(id),
         progress: Progress { every: 100 },
     };
@@ -154,22 +133,13 @@ pub fn run_classify(a: ClassifyArgs) -> Result<()> {
     Ok(())
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
-pub enum FormatArg {
-    /// A folder of VocalSound clips (<speaker>_<n>_<label>.wav) → task vsc.
-    Vocalsound,
-    /// The IEMOCAP root (Session1..5) → task ser (exc merged into happy).
-    Iemocap,
-    /// NSynth's examples.json (audio/ beside it) → task mic.
-    Nsynth,
-    /// GTZAN's genres/ folder (genres/<genre>/*.wav) → task mgc.
-    Gtzan,
-}
-
+/// `eval convert`: kept for scripts written against earlier versions; the documented
+/// command is `trainer convert <dataset>` (the one data-preparation tree), and both run
+/// `data::classify::convert::convert_layout`.
 #[derive(clap::Args)]
 pub struct ConvertArgs {
     #[arg(long, value_enum)]
-    format: FormatArg,
+    format: Layout,
     /// The dataset's folder (or examples.json for NSynth).
     #[arg(long)]
     input: PathBuf,
@@ -182,23 +152,7 @@ pub struct ConvertArgs {
 }
 
 pub fn run_convert(a: ConvertArgs) -> Result<()> {
-    let base = match a.out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !a.sessions.is_empty() && !matches!(a.format, FormatArg::Iemocap) {
-        bail!("--sessions is for --format iemocap only");
-    }
-    let c = match a.format {
-        FormatArg::Vocalsound => vocalsound(&a.input, &base),
-        FormatArg::Iemocap => iemocap(&a.input, &a.sessions, &base),
-        FormatArg::Nsynth => nsynth(&a.input, &base),
-        FormatArg::Gtzan => gtzan(&a.input, &base),
-    }?;
-    if c.lines.is_empty() {
-        bail!("{}: no clip found", a.input.display());
-    }
-    write_manifest(&a.out, &c.lines)?;
+    let c = convert_layout(a.format, &a.input, &a.sessions, &a.out)?;
     eprintln!("wrote {} lines to {}", c.lines.len(), a.out.display());
     for (reason, n) in c.dropped_counts() {
         eprintln!("dropped {n}: {reason}");

@@ -1,5 +1,6 @@
 //! Arguments shared by the evaluation subcommands: the model, the Java metrics, the result
-//! file, and closed choices.
+//! file. (Closed choices are the libraries' own enums: `audio::LongAudio`, `data::OnBad`,
+//! `eval::OnEmpty`.)
 
 use std::path::PathBuf;
 
@@ -83,55 +84,4 @@ pub struct ResultArgs {
     /// The model's name in reports (default: the adapter's or the model's directory name).
     #[arg(long)]
     pub name: Option<String>,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-pub enum OnBadArg {
-    /// Stop at the first bad line, naming it.
-    Error,
-    /// Leave bad lines out and list them in the summary.
-    Skip,
-}
-
-impl From<OnBadArg> for data::OnBad {
-    fn from(a: OnBadArg) -> Self {
-        match a {
-            OnBadArg::Error => data::OnBad::Error,
-            OnBadArg::Skip => data::OnBad::Skip,
-        }
-    }
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-pub enum OnEmptyArg {
-    /// An empty prediction is an error naming its line.
-    Error,
-    /// Score empty predictions as empty and list them.
-    Count,
-}
-
-impl From<OnEmptyArg> for eval::OnEmpty {
-    fn from(a: OnEmptyArg) -> Self {
-        match a {
-            OnEmptyArg::Error => eval::OnEmpty::Error,
-            OnEmptyArg::Count => eval::OnEmpty::Count,
-        }
-    }
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-pub enum LongAudioArg {
-    /// Refuse clips over 30 s.
-    Error,
-    /// Keep the first 30 s (what the reference does silently), listed in the summary.
-    Truncate,
-}
-
-impl From<LongAudioArg> for audio::LongAudio {
-    fn from(a: LongAudioArg) -> Self {
-        match a {
-            LongAudioArg::Error => audio::LongAudio::Error,
-            LongAudioArg::Truncate => audio::LongAudio::Truncate,
-        }
-    }
 }

@@ -74,12 +74,7 @@ mod tests {
     /// The built-in character tables against `char_classes.json`, measured on the jar.
     #[test]
     fn character_tables_match_the_jar() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/metrics/char_classes.json"
-        );
-        let text = std::fs::read_to_string(path).expect("char_classes.json is readable");
-        let fx: serde_json::Value = serde_json::from_str(&text).expect("char_classes.json parses");
+        let fx = testkit::read_json(testkit::fixtures().join("metrics/char_classes.json"));
         let table = |key: &str| -> Vec<(u16, u16)> {
             let pairs: Vec<[u16; 2]> = serde_json::from_value(fx[key].clone()).expect("ranges");
             pairs.into_iter().map(|[a, b]| (a, b)).collect()

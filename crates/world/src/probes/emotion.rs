@@ -13,12 +13,14 @@
 //! Levels differ too (set by the caller: angry louder, sad quieter, overlapping). Speaker F0
 //! spans an octave, so absolute pitch alone does not decide the class.
 
-use data::Rng;
+use rng::Rng;
 
 use crate::dsp::{self, Biquad};
 use crate::synth::voice::{self, FormantTrack, VoiceStyle, VOWELS};
 
-pub const LABELS: [&str; 4] = ["neutral", "happy", "sad", "angry"];
+/// The four emotions, in the order [`render`]'s `label` indexes them: the data crate's built-in
+/// task `ser` ([`data::classify::SER_LABELS`], the one declaration).
+pub use data::classify::SER_LABELS as LABELS;
 
 /// The prosody and voice quality of one emotion (ranges drawn per utterance).
 struct Emotion {

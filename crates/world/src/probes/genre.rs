@@ -15,23 +15,14 @@
 //! | reggae    | 65–90   | one drop (kick and rim on 3 only)            | off-beat skank (guitar/organ), melodic bass |
 //! | rock      | 100–140 | backbeat, 8th hats, crash                    | overdriven open power chords, plucked bass |
 
-use data::Rng;
+use rng::Rng;
 
 use crate::dsp;
 use crate::probes::music::{self, chord, Grid, Kit, Voice};
 
-pub const LABELS: [&str; 10] = [
-    "blues",
-    "classical",
-    "country",
-    "disco",
-    "hiphop",
-    "jazz",
-    "metal",
-    "pop",
-    "reggae",
-    "rock",
-];
+/// The ten genres, in the order [`render`]'s `label` indexes them: the data crate's built-in
+/// task `mgc` ([`data::classify::MGC_LABELS`], the one declaration).
+pub use data::classify::MGC_LABELS as LABELS;
 
 const MAJ: [i32; 3] = [0, 4, 7];
 const MIN: [i32; 3] = [0, 3, 7];

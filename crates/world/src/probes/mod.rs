@@ -18,7 +18,7 @@ pub mod instrument;
 pub mod music;
 pub mod vocal;
 
-use data::Rng;
+use rng::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::dsp;
@@ -52,7 +52,7 @@ impl ProbeTask {
     }
 
     /// The class labels, in a fixed order (the targets of the manifest lines): those of the
-    /// data crate's built-in task of the same name (a test checks they agree).
+    /// data crate's built-in task of the same name (`data::classify::{VSC,SER,MIC,MGC}_LABELS`).
     pub fn labels(self) -> &'static [&'static str] {
         match self {
             ProbeTask::Vsc => &vocal::LABELS,

@@ -1,7 +1,7 @@
 //! Building blocks of the genre clips: a swung step grid, a drum kit played from step
 //! patterns, chords, and the instruments the genres draw their palettes from.
 
-use data::Rng;
+use rng::Rng;
 
 use crate::dsp::{self, Biquad};
 use crate::probes::instrument;

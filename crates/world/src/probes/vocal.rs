@@ -12,19 +12,14 @@
 //!
 //! Speaker (F0 range, formant scale), timing and vowel vary within each class.
 
-use data::Rng;
+use rng::Rng;
 
 use crate::dsp::{self, Biquad};
 use crate::synth::voice::{self, FormantTrack, VoiceStyle, VOWELS};
 
-pub const LABELS: [&str; 6] = [
-    "laughter",
-    "sigh",
-    "cough",
-    "throat clearing",
-    "sneeze",
-    "sniff",
-];
+/// The six classes, in the order [`render`]'s `label` indexes them: the data crate's built-in
+/// task `vsc` ([`data::classify::VSC_LABELS`], the one declaration).
+pub use data::classify::VSC_LABELS as LABELS;
 
 /// A speaker: base F0 (Hz) and formant scale.
 fn speaker(rng: &mut Rng) -> (f32, f32) {

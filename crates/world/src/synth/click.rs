@@ -1,7 +1,7 @@
 //! Clicks: an impulse and a few milliseconds of noise ringing a resonance, alone or as a
 //! regular train.
 
-use data::Rng;
+use rng::Rng;
 
 use crate::dsp::{self, Biquad};
 

@@ -1,7 +1,7 @@
 //! Drum voices: kick, tom, snare, hi-hat, ride, crash and hand clap, each one hit. Patterns
 //! are made by the callers (scenes and genres) from these hits.
 
-use data::Rng;
+use rng::Rng;
 
 use crate::dsp::{self, Biquad, Partial, SR};
 

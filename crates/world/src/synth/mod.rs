@@ -1,5 +1,5 @@
 //! Sound synthesizers, one file per family. Each function returns mono samples at
-//! [`crate::dsp::SR`], deterministic given its arguments and the [`data::Rng`] it is handed.
+//! [`crate::dsp::SR`], deterministic given its arguments and the [`rng::Rng`] it is handed.
 //! Levels are left to the caller (scenes and probes normalise peaks).
 
 pub mod bell;

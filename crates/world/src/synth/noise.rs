@@ -1,6 +1,6 @@
 //! Shaped noise: low rumbles, high hisses, and noise bursts.
 
-use data::Rng;
+use rng::Rng;
 
 use crate::dsp::{self, Biquad, SR};
 

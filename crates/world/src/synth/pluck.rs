@@ -1,7 +1,7 @@
 //! Plucked strings by the Karplus–Strong algorithm: a noise-filled delay line of one period
 //! with a damped averaging loop filter.
 
-use data::Rng;
+use rng::Rng;
 
 use crate::dsp::{self, OnePole, SR};
 

@@ -1,7 +1,7 @@
 //! Steady harmonic tones: the hum (continuous, rich in harmonics) and the beep (short,
 //! nearly pure).
 
-use data::Rng;
+use rng::Rng;
 
 use crate::dsp::{self, SR};
 

@@ -3,7 +3,7 @@
 //! frequencies follow a vowel track. Used by the voice events, the vocal sounds (VSC), the
 //! emotional utterances (SER) and the "vocal" instrument family.
 
-use data::Rng;
+use rng::Rng;
 
 use crate::dsp::{self, OnePole, Resonator};
 

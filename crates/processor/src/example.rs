@@ -10,7 +10,6 @@
 //! kind of target on the same answer positions: see `Target`.
 
 use model::prompt::{expand_audio, render_chat, Message};
-
 use model::{AudioInput, Qwen2AudioModel};
 
 /// Label value of a position that does not count (transformers' ignore index).
@@ -31,8 +30,10 @@ pub struct Example {
     pub labels: Vec<i64>,
     pub audio: Vec<AudioInput>,
     pub target: Target,
-    /// Where it came from (`file:line`), for error messages.
+    /// Where it came from (`file:line (id)`), for error messages.
     pub source: String,
+    /// The task it was drawn for (`ac`, `acc`, …), for per-task statistics.
+    pub task: String,
 }
 
 impl Example {
@@ -66,7 +67,7 @@ pub fn build(
         return Err(ExampleError::EmptyTarget);
     }
     let templated = render_chat(messages, true);
-    let full = format!("{templated}{target}<|im_end|>\n");
+    let full = format!("{templated}{}\n", crate::answer_text(target));
     let tok = &model.tokenizer;
     let prompt_ids = tok.encode(&templated)?;
     let full_ids = tok.encode(&full)?;
@@ -96,5 +97,6 @@ pub fn build(
         audio,
         target: Target::Tokens,
         source: String::new(),
+        task: String::new(),
     })
 }

@@ -2,7 +2,7 @@
 //! - [`MetricsLog`]: one JSON object per line in `<run_dir>/metrics.jsonl`;
 //! - [`Progress`]: an indicatif bar on a terminal, plain lines every N steps otherwise.
 //!
-//! The loss-curve PNG is drawn by `eval::chart::plot_lines` (see `train::plot_run`).
+//! The loss-curve PNG is the application's (`trainer`, which draws `metrics.jsonl`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{IsTerminal, Write};
@@ -12,8 +12,6 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use serde_json::{Map, Value};
-
-use crate::store::{self, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -34,7 +32,7 @@ pub enum ReportError {
     #[error("a metrics record must serialise to a JSON object, got {0}")]
     NotAnObject(String),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Write(#[from] data::Error),
 }
 
 pub type Result<T> = std::result::Result<T, ReportError>;
@@ -116,7 +114,7 @@ impl MetricsLog {
             text.push('\n');
             kept += 1;
         }
-        store::write_file_atomic(&self.path, text.as_bytes())?;
+        data::fsutil::write_atomic(&self.path, text.as_bytes())?;
         // The rename replaced the file: reopen so appends go to the new one.
         self.file = Self::open_append(&self.path)?;
         Ok(kept)
@@ -154,7 +152,7 @@ pub fn read_metrics(path: &Path) -> Result<Vec<Map<String, Value>>> {
 }
 
 /// `(step, record[key])` for the records that have both as numbers, e.g. the input of
-/// [`plot_loss`] from `read_metrics`.
+/// a loss chart from `read_metrics`.
 pub fn series(records: &[Map<String, Value>], key: &str) -> Vec<(f64, f64)> {
     records
         .iter()
@@ -310,13 +308,7 @@ pub fn format_duration(d: Duration) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn scratch(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("trainer-report-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        fs::create_dir_all(&d).expect("create scratch dir");
-        d
-    }
+    use testkit::scratch;
 
     #[test]
     fn metrics_round_trip_append_and_resume() {

@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor};
 use model::checkpoint::ModelFiles;
 
 use crate::adapters::{peft_config, peft_tensors, write_peft, LoraPair};
 use crate::config::{Config, Mode};
+use crate::error::{Error, Result};
 use crate::params::Trainable;
 use model::checkpoint::write_safetensors;
 
@@ -58,7 +58,7 @@ pub fn export_final(cfg: &Config, files: &ModelFiles, tr: &Trainable) -> Result<
         write_merged(files, &tr.lora, scale, &base, &dir)?;
         out.get_or_insert(dir);
     }
-    out.context("nothing was exported")
+    out.ok_or_else(|| Error::NothingToTrain("nothing was exported".into()))
 }
 
 /// The base checkpoint with every LoRA folded in (`W + s·B·A`) and trained base weights
@@ -78,7 +78,7 @@ pub fn write_merged(
     let mut out: BTreeMap<String, Tensor> = BTreeMap::new();
     for file in &files.weights {
         let tensors = candle_core::safetensors::load(file, &Device::Cpu)
-            .with_context(|| format!("reading {}", file.display()))?;
+            .map_err(|e| Error::checkpoint(file, e.to_string()))?;
         for (k, w) in tensors {
             let dtype = w.dtype();
             let merged = if let Some(t) = trained.get(k.as_str()) {
@@ -94,18 +94,13 @@ pub fn write_merged(
             out.insert(k, merged);
         }
     }
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    let name = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .context("merged directory name")?;
-    crate::store::write_dir_atomic(parent, name, |tmp: &Path| -> Result<()> {
+    let (parent, name) = crate::store::split_dir(dir)?;
+    data::fsutil::write_dir_atomic(&parent, &name, |tmp: &Path| -> Result<()> {
         write_safetensors(&tmp.join("model.safetensors"), &out)?;
         for f in SIDE_FILES {
             let src = files.dir.join(f);
             if src.is_file() {
-                std::fs::copy(&src, tmp.join(f))
-                    .with_context(|| format!("copying {}", src.display()))?;
+                std::fs::copy(&src, tmp.join(f)).map_err(Error::io("copying", &src))?;
             }
         }
         Ok(())

@@ -4,7 +4,7 @@
 use candle_core::{DType, Tensor, D};
 use model::Qwen2AudioModel;
 
-use crate::example::{Example, IGNORE};
+use processor::{Example, IGNORE};
 
 /// Summed cross-entropy of a left-padded micro-batch and the per-row sums (host values, for
 /// logging per task) and token counts.

@@ -1,5 +1,11 @@
-//! A tiny seeded RNG whose whole state is four `u64`s and serialises with serde, so a
-//! training run that saves it resumes the exact same stream.
+//! The workspace's one seeded RNG family (data, model, world, training and evaluation all draw
+//! from it).
+//!
+//! * [`Rng`]: a tiny seeded generator whose whole state is four `u64`s and serialises with
+//!   serde, so a training run that saves it resumes the exact same stream.
+//! * [`derive_seed`] / [`Rng::stream`]: independent streams of one seed.
+//! * [`mix64`]: the stateless SplitMix64 mix, for values that must be a pure function of their
+//!   inputs (dropout masks, hashes of names).
 //!
 //! xoshiro256** (Blackman & Vigna), seeded through SplitMix64 as its authors recommend. Not
 //! cryptographic; identical on every platform (integer arithmetic, and `f64` built from the
@@ -7,13 +13,24 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One step of SplitMix64: advances `state` and returns the next output.
-pub fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
+/// SplitMix64's increment (the golden-ratio gamma).
+const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Stateless SplitMix64: the output of one SplitMix64 step from state `z` (adds the gamma,
+/// then mixes), so `mix64(s) == splitmix64(&mut s)` with `s` advanced. A good 64-bit mix of
+/// `z`, for values that must be a pure function of their inputs.
+pub fn mix64(z: u64) -> u64 {
+    let mut z = z.wrapping_add(GAMMA);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// One step of SplitMix64: advances `state` and returns the next output.
+pub fn splitmix64(state: &mut u64) -> u64 {
+    let out = mix64(*state);
+    *state = state.wrapping_add(GAMMA);
+    out
 }
 
 /// A seed for an independent stream `stream` of the generator seeded with `seed` (used to
@@ -133,6 +150,23 @@ mod tests {
         assert_eq!(r.next_u64(), 1546998764402558742);
         assert_eq!(r.next_u64(), 6990951692964543102);
         assert_eq!(r.next_u64(), 12544586762248559009);
+    }
+
+    #[test]
+    fn mix64_is_one_splitmix64_step_and_the_old_splitmix() {
+        for z in [0u64, 1, 42, 1234567, u64::MAX, 0xcbf2_9ce4_8422_2325] {
+            let mut s = z;
+            assert_eq!(mix64(z), splitmix64(&mut s));
+            assert_eq!(s, z.wrapping_add(0x9E37_79B9_7F4A_7C15));
+        }
+        // The values of `model::lora::splitmix`, which `mix64` replaced (dropout masks and
+        // adapter hashes depend on them).
+        assert_eq!(mix64(0), 16294208416658607535);
+        assert_eq!(mix64(1), 10451216379200822465);
+        assert_eq!(mix64(42), 13679457532755275413);
+        assert_eq!(mix64(1234567), 6457827717110365317);
+        assert_eq!(mix64(u64::MAX), 16490336266968443936);
+        assert_eq!(mix64(0xcbf2_9ce4_8422_2325), 14087677454934409008);
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarBuilder;
 use model::checkpoint::ModelFiles;
@@ -12,6 +11,7 @@ use model::Qwen2AudioModel;
 
 use crate::adapters::{LoraPair, TrainableLora};
 use crate::config::{Config, Mode};
+use crate::error::{Error, Result};
 
 /// A named trainable tensor. LoRA matrices carry their PEFT key; base weights their
 /// checkpoint key.
@@ -75,7 +75,7 @@ pub fn load(cfg: &Config, files: &ModelFiles, device: &Device) -> Result<Trainab
         let mut base = Vec::new();
         for file in &files.weights {
             let tensors = candle_core::safetensors::load(file, device)
-                .with_context(|| format!("reading {}", file.display()))?;
+                .map_err(|e| Error::checkpoint(file, e.to_string()))?;
             for (k, t) in tensors {
                 if base_trained(cfg, &k) {
                     let v = Var::from_tensor(&t.to_dtype(DType::F32)?)?;
@@ -98,11 +98,10 @@ pub fn load(cfg: &Config, files: &ModelFiles, device: &Device) -> Result<Trainab
         None => vec![],
     };
     if lora.is_empty() && base.is_empty() {
-        anyhow::bail!(
-            "nothing to train: lora.target_modules {:?} (scope {:?}) matches no linear layer and no base weight is switched on",
-            cfg.lora.target_modules,
-            cfg.lora.scope
-        );
+        return Err(Error::NothingToTrain(format!(
+            "lora.target_modules {:?} (scope {:?}) matches no linear layer and no base weight is switched on",
+            cfg.lora.target_modules, cfg.lora.scope
+        )));
     }
     let wanted: Vec<candle_core::TensorId> = lora
         .iter()

@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::adapters::{peft_config, peft_tensors};
 use crate::config::Config;
+use crate::error::{Error, Result};
 use crate::optim::AdamW;
 use crate::params::Trainable;
 use model::checkpoint::write_safetensors;
@@ -42,15 +42,14 @@ impl RunState {
 pub fn save(run_dir: &Path, st: &RunState, tr: &Trainable, opt: &AdamW) -> Result<PathBuf> {
     let name = crate::store::checkpoint_name(st.step);
     let cfg_lora = tr.lora_source.as_ref().map(|l| l.config().clone());
-    let dir = crate::store::write_dir_atomic(run_dir, &name, |tmp: &Path| -> Result<()> {
+    let dir = data::fsutil::write_dir_atomic(run_dir, &name, |tmp: &Path| -> Result<()> {
         if let Some(lcfg) = &cfg_lora {
             let tensors = peft_tensors(&tr.lora)?;
             write_safetensors(&tmp.join("adapter_model.safetensors"), &tensors)?;
             let pc = peft_config(lcfg, &tr.lora, "");
-            std::fs::write(
-                tmp.join("adapter_config.json"),
-                serde_json::to_string_pretty(&pc)?,
-            )?;
+            let p = tmp.join("adapter_config.json");
+            std::fs::write(&p, serde_json::to_string_pretty(&pc)?)
+                .map_err(Error::io("writing", &p))?;
         }
         if !tr.base.is_empty() {
             let base: BTreeMap<String, Tensor> = tr
@@ -66,7 +65,8 @@ pub fn save(run_dir: &Path, st: &RunState, tr: &Trainable, opt: &AdamW) -> Resul
             .map(|(k, t)| Ok((k, t.to_device(&Device::Cpu)?)))
             .collect::<candle_core::Result<_>>()?;
         write_safetensors(&tmp.join("optimizer.safetensors"), &moments)?;
-        std::fs::write(tmp.join("state.json"), serde_json::to_string_pretty(st)?)?;
+        let p = tmp.join("state.json");
+        std::fs::write(&p, serde_json::to_string_pretty(st)?).map_err(Error::io("writing", &p))?;
         Ok(())
     })?;
     Ok(dir)
@@ -81,45 +81,51 @@ pub fn step_of(dir: &Path) -> Option<u64> {
 /// Restores the trainable tensors and the optimizer from `dir`; returns the run state.
 pub fn load(dir: &Path, cfg: &Config, tr: &Trainable, opt: &mut AdamW) -> Result<RunState> {
     let p = dir.join("state.json");
-    let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-    let st: RunState =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
+    let text = std::fs::read_to_string(&p).map_err(Error::io("reading", &p))?;
+    let st: RunState = serde_json::from_str(&text)
+        .map_err(|e| Error::checkpoint(&p, format!("cannot parse: {e}")))?;
     if st.format_version != FORMAT_VERSION {
-        bail!(
-            "{}: checkpoint format {} (this build reads {FORMAT_VERSION})",
-            p.display(),
-            st.format_version
-        );
+        return Err(Error::checkpoint(
+            &p,
+            format!(
+                "checkpoint format {} (this build reads {FORMAT_VERSION})",
+                st.format_version
+            ),
+        ));
     }
     if st.config_hash != cfg.resume_hash() {
-        bail!(
-            "{}: the checkpoint was made with a different configuration (hash {} vs {}); only \
-             train.steps, output.resume and output.log_every may change across a resume",
-            p.display(),
-            st.config_hash,
-            cfg.resume_hash()
-        );
+        return Err(Error::checkpoint(
+            &p,
+            format!(
+                "the checkpoint was made with a different configuration (hash {} vs {}); only \
+                 train.steps, output.resume and output.log_every may change across a resume",
+                st.config_hash,
+                cfg.resume_hash()
+            ),
+        ));
     }
     let mut tensors = std::collections::HashMap::new();
     for f in ["adapter_model.safetensors", "trained_weights.safetensors"] {
         let path = dir.join(f);
         if path.is_file() {
             let t = candle_core::safetensors::load(&path, &Device::Cpu)
-                .with_context(|| format!("reading {}", path.display()))?;
+                .map_err(|e| Error::checkpoint(&path, e.to_string()))?;
             tensors.extend(t);
         }
     }
     for (name, var) in tr.named_vars() {
         let t = tensors
             .get(&name)
-            .with_context(|| format!("{}: {name} is missing", dir.display()))?;
+            .ok_or_else(|| Error::checkpoint(dir, format!("{name} is missing")))?;
         if t.dims() != var.as_tensor().dims() {
-            bail!(
-                "{}: {name} has shape {:?}, the model {:?}",
-                dir.display(),
-                t.dims(),
-                var.as_tensor().dims()
-            );
+            return Err(Error::checkpoint(
+                dir,
+                format!(
+                    "{name} has shape {:?}, the model {:?}",
+                    t.dims(),
+                    var.as_tensor().dims()
+                ),
+            ));
         }
         var.set(
             &t.to_dtype(DType::F32)?
@@ -128,8 +134,8 @@ pub fn load(dir: &Path, cfg: &Config, tr: &Trainable, opt: &mut AdamW) -> Result
     }
     let p = dir.join("optimizer.safetensors");
     let moments = candle_core::safetensors::load(&p, &Device::Cpu)
-        .with_context(|| format!("reading {}", p.display()))?;
+        .map_err(|e| Error::checkpoint(&p, e.to_string()))?;
     opt.load_state(&moments, st.step)
-        .with_context(|| format!("restoring {}", p.display()))?;
+        .map_err(|e| Error::checkpoint(&p, format!("cannot restore: {e}")))?;
     Ok(st)
 }

@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor, Var};
 use model::checkpoint::write_safetensors;
-use model::lora::{splitmix, AdapterSource, LoraDropout, LoraWeights, PeftConfig, PEFT_PREFIX};
-use model::rng::Rng;
+use model::lora::{AdapterSource, LoraDropout, LoraWeights, PeftConfig, PEFT_PREFIX};
+use rng::{mix64, Rng};
 
 use crate::config::{LoraScope, LoraSection};
+use crate::error::{Error, Result};
 
 /// One module's adapter.
 #[derive(Debug, Clone)]
@@ -34,21 +35,25 @@ pub struct TrainableLora {
 
 impl TrainableLora {
     /// `seed` makes A's initialisation reproducible; `cfg.init_from` loads a PEFT adapter.
-    pub fn new(cfg: &LoraSection, seed: u64) -> anyhow::Result<Self> {
+    pub fn new(cfg: &LoraSection, seed: u64) -> Result<Self> {
         let init = match &cfg.init_from {
             None => None,
             Some(dir) => {
                 let peft = model::lora::PeftAdapter::load(dir)?;
                 if peft.config.r != cfg.r {
-                    anyhow::bail!(
-                        "{}: adapter rank {} differs from lora.r {}",
-                        dir.display(),
-                        peft.config.r,
-                        cfg.r
-                    );
+                    return Err(Error::checkpoint(
+                        dir,
+                        format!(
+                            "adapter rank {} differs from lora.r {}",
+                            peft.config.r, cfg.r
+                        ),
+                    ));
                 }
                 let st = dir.join("adapter_model.safetensors");
-                Some(candle_core::safetensors::load(&st, &Device::Cpu)?)
+                Some(
+                    candle_core::safetensors::load(&st, &Device::Cpu)
+                        .map_err(|e| Error::checkpoint(&st, e.to_string()))?,
+                )
             }
         };
         Ok(Self {
@@ -91,7 +96,7 @@ impl TrainableLora {
     }
 
     /// Errors when a loaded adapter holds modules the model did not ask for.
-    pub fn check_init_consumed(&self) -> anyhow::Result<()> {
+    pub fn check_init_consumed(&self) -> Result<()> {
         if let Some(init) = &self.init {
             let made: std::collections::HashSet<String> = self
                 .pairs
@@ -100,7 +105,10 @@ impl TrainableLora {
                 .flat_map(|p| [peft_key(&p.module, "A"), peft_key(&p.module, "B")])
                 .collect();
             if let Some(k) = init.keys().find(|k| !made.contains(*k)) {
-                anyhow::bail!("lora.init_from: {k} matches no targeted module (check lora.target_modules / lora.scope)");
+                return Err(Error::checkpoint(
+                    self.cfg.init_from.clone().unwrap_or_default(),
+                    format!("lora.init_from: {k} matches no targeted module (check lora.target_modules / lora.scope)"),
+                ));
             }
         }
         Ok(())
@@ -116,14 +124,14 @@ pub fn peft_key(module: &str, which: &str) -> String {
 fn kaiming_a(rng: &mut Rng, r: usize, in_dim: usize) -> Vec<f32> {
     let bound = 1.0 / (in_dim as f64).sqrt();
     (0..r * in_dim)
-        .map(|_| ((rng.uniform() * 2.0 - 1.0) * bound) as f32)
+        .map(|_| ((rng.next_f64() * 2.0 - 1.0) * bound) as f32)
         .collect()
 }
 
 fn module_key(module: &str) -> u64 {
     module
         .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| splitmix(h ^ b as u64))
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| mix64(h ^ b as u64))
 }
 
 impl AdapterSource for TrainableLora {
@@ -189,12 +197,12 @@ impl AdapterSource for TrainableLora {
 /// Sets the dropout seed for one micro-batch: a pure function of the run seed, the optimizer
 /// step and the micro-batch index (never 0, which means "off").
 pub fn set_dropout_seed(handle: &AtomicU64, seed: u64, step: u64, micro: u64) {
-    let s = splitmix(seed ^ splitmix(step ^ splitmix(micro)));
+    let s = mix64(seed ^ mix64(step ^ mix64(micro)));
     handle.store(s.max(1), Ordering::Relaxed);
 }
 
 /// The adapter tensors under PEFT's key names.
-pub fn peft_tensors(pairs: &[LoraPair]) -> anyhow::Result<BTreeMap<String, Tensor>> {
+pub fn peft_tensors(pairs: &[LoraPair]) -> Result<BTreeMap<String, Tensor>> {
     let mut out = BTreeMap::new();
     for p in pairs {
         out.insert(
@@ -244,22 +252,13 @@ pub fn peft_config(cfg: &LoraSection, pairs: &[LoraPair], base: &str) -> PeftCon
 
 /// Writes a PEFT adapter directory: `adapter_model.safetensors` (metadata `format: pt`) and
 /// `adapter_config.json`, atomically.
-pub fn write_peft(
-    dir: &Path,
-    cfg: &PeftConfig,
-    tensors: &BTreeMap<String, Tensor>,
-) -> anyhow::Result<()> {
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)?;
-    let name = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| anyhow::anyhow!("{}: not a directory name", dir.display()))?;
-    crate::store::write_dir_atomic(parent, name, |tmp: &Path| -> std::io::Result<()> {
-        write_safetensors(&tmp.join("adapter_model.safetensors"), tensors)
-            .map_err(std::io::Error::other)?;
-        let json = serde_json::to_string_pretty(cfg).map_err(std::io::Error::other)?;
+pub fn write_peft(dir: &Path, cfg: &PeftConfig, tensors: &BTreeMap<String, Tensor>) -> Result<()> {
+    let (parent, name) = crate::store::split_dir(dir)?;
+    data::fsutil::write_dir_atomic(&parent, &name, |tmp: &Path| -> Result<()> {
+        write_safetensors(&tmp.join("adapter_model.safetensors"), tensors)?;
+        let json = serde_json::to_string_pretty(cfg)?;
         std::fs::write(tmp.join("adapter_config.json"), json)
+            .map_err(Error::io("writing", tmp.join("adapter_config.json")))
     })?;
     Ok(())
 }

@@ -1,6 +1,9 @@
-//! One TOML file per experiment, parsed as written (`RawConfig`, every table
-//! `deny_unknown_fields`, closed choices as enums), with `--set section.key=value` overrides
-//! applied to the TOML tree before parsing, then validated into what the trainer uses.
+//! The training sections of an experiment file (`[model]`, `[lora]`, `[train]`, `[data]`,
+//! `[output]`; every table `deny_unknown_fields`, closed choices as enums), with
+//! `--set section.key=value` overrides applied to the TOML tree before parsing, then
+//! validated. Sections owned by the application (`[world]`, `[eval]`) are set aside by
+//! [`Config::from_tree`] and parsed by their owner; a file holding them is refused by
+//! [`Config::load`] alone.
 
 use std::path::{Path, PathBuf};
 
@@ -19,107 +22,14 @@ pub struct Config {
     pub train: TrainSection,
     pub data: DataSection,
     pub output: OutputSection,
-    /// Generate the procedural world (its manifests feed `data`) before training, if missing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub world: Option<WorldSection>,
-    /// Evaluate the base and the finetuned model after training, and report the change.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub eval: Option<EvalSection>,
+    /// Sections of the file owned by the application (`[world]`, `[eval]`), resolved, in
+    /// file order: not read here, but kept in the run's `config.toml` copy.
+    #[serde(skip)]
+    pub app_sections: Vec<(String, toml::Value)>,
     /// [`Config::resume_hash`] of the file as written (see there); `None` when the config was
     /// not parsed from text.
     #[serde(skip)]
     written_hash: Option<String>,
-}
-
-/// The procedural corpus of the `world` crate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WorldSection {
-    /// Where it is (or will be) written.
-    pub dir: PathBuf,
-    #[serde(default = "demo_size")]
-    pub size: world::Size,
-    #[serde(default)]
-    pub seed: u64,
-}
-
-fn demo_size() -> world::Size {
-    world::Size::Demo
-}
-
-impl WorldSection {
-    pub fn world_config(&self) -> world::WorldConfig {
-        world::WorldConfig {
-            seed: self.seed,
-            ..world::WorldConfig::sized(self.size)
-        }
-    }
-}
-
-/// Post-training evaluation (the `eval` crate): captioning sets and classification probes, on
-/// the base model and on the trained one, with a table of the differences.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EvalSection {
-    /// Results, per-set outputs and the report (default `output.dir/eval`).
-    #[serde(default)]
-    pub dir: Option<PathBuf>,
-    /// The report's name for the trained model (default: the run directory's name).
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Also evaluate the base model and report the changes against it.
-    #[serde(default = "yes")]
-    pub compare_base: bool,
-    /// The base's result file; reused when it already holds every set below (runs that share
-    /// a base then evaluate it once). Default `<dir>/base.json`.
-    #[serde(default)]
-    pub base_result: Option<PathBuf>,
-    /// Longest generated caption, in tokens.
-    #[serde(default = "default_caption_tokens")]
-    pub max_new_tokens: usize,
-    /// Captions generated per batch.
-    #[serde(default = "default_eval_batch")]
-    pub batch_size: usize,
-    /// Captioning metrics in the report's table (every metric stays in the result files).
-    #[serde(default = "default_report_metrics")]
-    pub report_metrics: Vec<String>,
-    #[serde(default)]
-    pub caption: Vec<CaptionSet>,
-    #[serde(default)]
-    pub classify: Vec<ClassifySet>,
-}
-
-fn default_report_metrics() -> Vec<String> {
-    ["bleu_4", "meteor", "rouge_l", "cider_d", "spider"]
-        .map(String::from)
-        .to_vec()
-}
-
-fn yes() -> bool {
-    true
-}
-fn default_caption_tokens() -> usize {
-    48
-}
-fn default_eval_batch() -> usize {
-    8
-}
-
-/// A captioning test set: a manifest with reference captions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CaptionSet {
-    /// Column name in the report.
-    pub name: String,
-    pub manifest: PathBuf,
-}
-
-/// A classification probe: a built-in task (vsc, ser, mic, mgc) and its manifest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClassifySet {
-    pub task: String,
-    pub manifest: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,24 +43,7 @@ pub struct ModelSection {
     pub device: DeviceSpec,
     /// Clips over 30 s: refuse them or keep the first 30 s.
     #[serde(default)]
-    pub long_audio: LongAudioPolicy,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LongAudioPolicy {
-    Error,
-    #[default]
-    Truncate,
-}
-
-impl From<LongAudioPolicy> for audio::LongAudio {
-    fn from(p: LongAudioPolicy) -> Self {
-        match p {
-            LongAudioPolicy::Error => audio::LongAudio::Error,
-            LongAudioPolicy::Truncate => audio::LongAudio::Truncate,
-        }
-    }
+    pub long_audio: audio::LongAudio,
 }
 
 /// Which part of the model LoRA may target (PEFT itself would also match the audio tower's
@@ -204,16 +97,6 @@ pub enum Mode {
     Full,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OnBad {
-    /// Stop with an error naming the file, line and field.
-    #[default]
-    Error,
-    /// Skip the sample, count it and report it at the end.
-    Skip,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainSection {
@@ -250,8 +133,9 @@ pub struct TrainSection {
     /// Longest prompt + answer in tokens (audio tokens included).
     #[serde(default = "default_max_tokens")]
     pub max_tokens: usize,
+    /// A bad sample stops the run naming its file, line and field, or is skipped and counted.
     #[serde(default)]
-    pub on_bad_sample: OnBad,
+    pub on_bad_sample: data::OnBad,
     /// Evaluate the validation loss every N steps (0: never).
     #[serde(default)]
     pub eval_every: usize,
@@ -261,6 +145,9 @@ pub struct TrainSection {
     pub gradient_checkpointing: bool,
 }
 
+fn yes() -> bool {
+    true
+}
 fn default_schedule() -> Schedule {
     Schedule::Constant
 }
@@ -364,27 +251,73 @@ pub enum ConfigError {
     },
 }
 
+/// A section of the file that another layer owns (the application's `[world]`, `[eval]`):
+/// set aside before the training config is parsed.
+#[derive(Debug, Clone, Copy)]
+pub struct AppSection<'a> {
+    pub name: &'a str,
+    /// Whether a change to it makes a checkpoint of the run unusable (so it counts in
+    /// [`Config::resume_hash`]): true for what shapes the data, false for what runs after
+    /// training.
+    pub part_of_resume: bool,
+}
+
+/// The TOML tree of the file at `path` with `overrides` (`section.key=value`, the value in
+/// TOML syntax, bare words taken as strings) applied.
+pub fn read_tree(path: &Path, overrides: &[String]) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.into(),
+        source,
+    })?;
+    parse_tree(&text, path, overrides)
+}
+
+/// [`read_tree`] of a text already read (`path` names it in errors).
+pub fn parse_tree(
+    text: &str,
+    path: &Path,
+    overrides: &[String],
+) -> Result<toml::Table, ConfigError> {
+    let mut tree: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        path: path.into(),
+        msg: e.to_string(),
+    })?;
+    for arg in overrides {
+        apply_override(&mut tree, arg)?;
+    }
+    Ok(tree)
+}
+
 impl Config {
-    /// Reads `path`, applies `overrides` (`section.key=value`, the value in TOML syntax, bare
-    /// words taken as strings), parses and validates. Relative paths resolve against the
-    /// working directory, as a shell user expects.
+    /// Reads `path`, applies `overrides`, parses and validates. Relative paths resolve
+    /// against the working directory, as a shell user expects.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.into(),
-            source,
-        })?;
-        Self::parse(&text, path, overrides)
+        Ok(Self::from_tree(read_tree(path, overrides)?, path, &[])?.0)
     }
 
     pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
-        let mut tree: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: path.into(),
-            msg: e.to_string(),
-        })?;
-        for arg in overrides {
-            apply_override(&mut tree, arg)?;
+        Ok(Self::from_tree(parse_tree(text, path, overrides)?, path, &[])?.0)
+    }
+
+    /// Parses and validates the training config in `tree`, after setting aside the sections
+    /// in `app` (returned, as written, for their owner to parse). The resume hash is taken
+    /// over the tree as written, `app` sections with `part_of_resume` included.
+    pub fn from_tree(
+        mut tree: toml::Table,
+        path: &Path,
+        app: &[AppSection],
+    ) -> Result<(Self, toml::Table), ConfigError> {
+        let mut identity = tree.clone();
+        let mut set_aside = toml::Table::new();
+        for s in app {
+            if let Some(v) = tree.remove(s.name) {
+                set_aside.insert(s.name.to_string(), v);
+            }
+            if !s.part_of_resume {
+                identity.remove(s.name);
+            }
         }
-        let written_hash = Some(fnv_hex(&canonical_for_resume(&tree)));
+        let written_hash = Some(fnv_hex(&canonical_for_resume(&identity)));
         let mut cfg: Config = tree
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Parse {
@@ -393,7 +326,7 @@ impl Config {
             })?;
         cfg.validate(path)?;
         cfg.written_hash = written_hash;
-        Ok(cfg)
+        Ok((cfg, set_aside))
     }
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
@@ -461,35 +394,6 @@ impl Config {
                 ));
             }
         }
-        if let Some(e) = &self.eval {
-            for (i, c) in e.classify.iter().enumerate() {
-                if data::classify::ClassTask::builtin(&c.task).is_none() {
-                    return Err(bad(
-                        &format!("eval.classify[{i}].task"),
-                        format!("`{}` is not a built-in probe (vsc, ser, mic, mgc)", c.task),
-                    ));
-                }
-            }
-            if let Some(m) = e
-                .report_metrics
-                .iter()
-                .find(|m| !eval::score::CAPTION_METRICS.contains(&m.as_str()))
-            {
-                return Err(bad(
-                    "eval.report_metrics",
-                    format!(
-                        "unknown metric `{m}` (one of {})",
-                        eval::score::CAPTION_METRICS.join(", ")
-                    ),
-                ));
-            }
-            if e.caption.is_empty() && e.classify.is_empty() {
-                return Err(bad(
-                    "eval",
-                    "names no [[eval.caption]] or [[eval.classify]] set".into(),
-                ));
-            }
-        }
         if t.eval_every > 0 && self.data.valid.is_empty() {
             return Err(bad("train.eval_every", "needs [[data.valid]] sets".into()));
         }
@@ -498,7 +402,8 @@ impl Config {
 
     /// A stable hash of the settings that must not change across a resume: everything but
     /// `output.resume`, `output.log_every`, `train.steps`, `train.gradient_checkpointing`
-    /// (same gradients either way) and the post-training `eval`. It is taken over the keys as
+    /// (same gradients either way) and the application's sections that run after training
+    /// (`[eval]`, see [`AppSection`]). It is taken over the keys as
     /// written in the file (plus `--set` overrides), so a newer trainer that adds settings
     /// with defaults still resumes an older run; comments, layout and key order do not count.
     pub fn resume_hash(&self) -> String {
@@ -511,15 +416,22 @@ impl Config {
         }
     }
 
+    /// The resolved config as TOML, the application's sections after the training's.
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_default()
+        let mut text = toml::to_string_pretty(self).unwrap_or_default();
+        for (name, value) in &self.app_sections {
+            let mut t = toml::Table::new();
+            t.insert(name.clone(), value.clone());
+            text.push('\n');
+            text.push_str(&toml::to_string_pretty(&t).unwrap_or_default());
+        }
+        text
     }
 }
 
 /// The TOML tree without the keys a resume may change, as canonical (sorted) JSON text.
 fn canonical_for_resume(tree: &toml::Table) -> String {
     let mut t = tree.clone();
-    t.remove("eval");
     for (section, keys) in [
         ("train", &["steps", "gradient_checkpointing"][..]),
         ("output", &["resume", "log_every"][..]),

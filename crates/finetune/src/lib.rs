@@ -1,0 +1,32 @@
+//! The training library: LoRA or full finetuning of Qwen2-Audio-class models on task
+//! mixtures, as a recipe a reader follows top to bottom ([`recipe`]):
+//!
+//! ```text
+//! setup      config ─▶ params (model + trainable tensors) ─▶ AdamW ─▶ data (mixture, processor)
+//!            └─ resume: state::load (weights, moments, data position) when a checkpoint exists
+//! train_step micro-batches ─▶ forward ─▶ loss (+ extra term) ─▶ backward ─▶ accumulate
+//!            ─▶ all-reduce seam ─▶ clip ─▶ AdamW ─▶ StepStats
+//! save       state::save (checkpoint, atomic) ─▶ store (retention)
+//! finish     export (PEFT adapter, merged model) ─▶ Outcome
+//! ```
+//!
+//! Depends only on `model`, `data` and `processor` (plus `audio`'s policy enum and `rng`);
+//! what runs around training (generating a world, evaluating, charts, data preparation
+//! commands) is the application's (`trainer` crate).
+
+pub mod adapters;
+pub mod config;
+mod error;
+pub mod export;
+pub mod loss;
+pub mod optim;
+pub mod params;
+pub mod recipe;
+pub mod report;
+pub mod schedule;
+pub mod state;
+pub mod store;
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use recipe::{run, run_until, train_step, Outcome};

@@ -1,0 +1,656 @@
+//! The training recipe, readable top to bottom: [`setup`] → [`train_step`] per optimizer step
+//! → [`save`] → [`finish`]. [`run_until`] is the loop that strings them together:
+//!
+//! ```text
+//! setup:      run dir, resume decision, model + trainable tensors, AdamW, data, metrics log
+//! every step: draw micro-batches (bad samples skipped or fatal) → train_step → log
+//!             → maybe validate → maybe save
+//! finish:     checkpoint if interrupted, export (PEFT adapter / merged model), outcome
+//! ```
+//!
+//! [`train_step`] is the whole optimizer step and nothing else: micro-batches in; forward,
+//! answer-only loss, backward and token-weighted accumulation per micro-batch; clipping; the
+//! AdamW update; statistics out. It has two seams ([`Seams`]): an extra loss term per
+//! micro-batch ([`ExtraLoss`], e.g. a teacher's, for distillation) and a gradient all-reduce
+//! across devices ([`GradSync`], for data parallelism), so those plug in without touching the
+//! rest.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use candle_core::Tensor;
+use data::cache::FeatureCache;
+use data::manifest::{OnBad, ReadOptions, Sample};
+use data::mixture::{MixtureSampler, TaskSource};
+use model::checkpoint::ModelFiles;
+use model::Qwen2AudioModel;
+use processor::{Example, Processor};
+use serde_json::json;
+
+use crate::adapters::set_dropout_seed;
+use crate::config::{Config, Resume};
+use crate::error::{Error, Result};
+use crate::loss::{label_loss, LossSum};
+use crate::optim::{clip_grad_norm, AdamW, AdamWConfig};
+use crate::params::{self, Trainable};
+use crate::report::{MetricsLog, Progress, ProgressMode, StepInfo};
+use crate::schedule::lr_at;
+use crate::state::{self, RunState};
+
+/// One dataset of the mixture.
+pub struct TaskData {
+    pub name: String,
+    pub samples: Vec<Sample>,
+}
+
+/// What a finished (or interrupted) run reports.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub run_dir: PathBuf,
+    pub steps_done: u64,
+    pub interrupted: bool,
+    pub skipped: Vec<String>,
+    pub adapter_dir: Option<PathBuf>,
+    pub last_checkpoint: Option<PathBuf>,
+}
+
+// ---------------------------------------------------------------------------------------
+// The step
+
+/// An extra loss term added to the cross-entropy of each micro-batch (a teacher's, for
+/// distillation). It returns the term *summed* over the micro-batch's answer positions (as
+/// [`LossSum::sum`] is), differentiable, or `None` to add nothing; the step normalises it by
+/// the step's answer tokens, like the cross-entropy.
+pub trait ExtraLoss {
+    fn micro_loss(
+        &self,
+        model: &Qwen2AudioModel,
+        hidden: &Tensor,
+        examples: &[&Example],
+    ) -> Result<Option<Tensor>>;
+}
+
+/// Gradient synchronisation across devices (data parallelism): the step asks for the global
+/// answer-token count before any backward pass (every device normalises by the same count),
+/// and hands over the accumulated gradients before clipping, to be replaced by their sums.
+pub trait GradSync {
+    /// The step's answer tokens over all devices, given this device's.
+    fn global_tokens(&mut self, local: usize) -> Result<usize>;
+    /// Replaces every gradient (in [`AdamW::params`] order) by its sum over all devices.
+    fn all_reduce(&mut self, grads: &mut [Tensor]) -> Result<()>;
+}
+
+/// The step's seams; the default is one device and no extra term.
+#[derive(Default)]
+pub struct Seams<'a> {
+    pub extra_loss: Option<&'a dyn ExtraLoss>,
+    pub sync: Option<&'a mut dyn GradSync>,
+}
+
+/// What one step needs besides the batch.
+#[derive(Debug, Clone, Copy)]
+pub struct StepSettings {
+    /// Optimizer steps done before this one (0-based; seeds the dropout masks).
+    pub step: u64,
+    /// The learning rate of this step (from the schedule).
+    pub lr: f64,
+    /// Global-norm clipping threshold; 0 disables clipping.
+    pub max_grad_norm: f64,
+    /// The run's seed (dropout masks are a pure function of seed, step and micro-batch).
+    pub seed: u64,
+}
+
+/// What one step did.
+#[derive(Debug, Clone)]
+pub struct StepStats {
+    /// Mean cross-entropy per answer token over the step.
+    pub loss: f64,
+    /// The extra term (see [`ExtraLoss`]), normalised like `loss`, when there is one.
+    pub extra_loss: Option<f64>,
+    pub lr: f64,
+    /// Global gradient norm before clipping (NaN when clipping is off).
+    pub grad_norm: f64,
+    /// Answer tokens of the step (this device's).
+    pub label_tokens: usize,
+    /// All tokens of the step, prompts and audio included.
+    pub tokens: usize,
+    /// Per task: summed cross-entropy and answer tokens.
+    pub tasks: BTreeMap<String, (f64, usize)>,
+    /// Per example, in batch order: summed cross-entropy and answer tokens.
+    pub examples: Vec<(f64, usize)>,
+}
+
+/// One optimizer step over `micro` (the micro-batches of gradient accumulation): forward,
+/// answer-only loss (+ the extra term), backward and token-weighted accumulation per
+/// micro-batch, the all-reduce seam, clipping and the AdamW update.
+///
+/// A NaN/inf loss or gradient norm is an error before the optimizer steps (the weights are
+/// untouched); so is a trainable tensor that got no gradient.
+pub fn train_step(
+    tr: &Trainable,
+    opt: &mut AdamW,
+    micro: &[Vec<Example>],
+    set: &StepSettings,
+    seams: &mut Seams,
+) -> Result<StepStats> {
+    let local_tokens: usize = micro.iter().flatten().map(Example::label_tokens).sum();
+    let group_tokens = match seams.sync.as_deref_mut() {
+        Some(s) => s.global_tokens(local_tokens)?,
+        None => local_tokens,
+    };
+    if group_tokens == 0 {
+        return Err(Error::Data("no answer token in the batch".into()));
+    }
+    let dropout = tr.lora_source.as_ref().map(|l| l.dropout_seed());
+
+    // Forward/backward per micro-batch; gradients of Σ CE / group_tokens accumulate.
+    let vars = opt.params().to_vec();
+    let mut grads: Vec<Option<Tensor>> = vec![None; vars.len()];
+    let mut stats = StepStats {
+        loss: 0.0,
+        extra_loss: None,
+        lr: set.lr,
+        grad_norm: f64::NAN,
+        label_tokens: local_tokens,
+        tokens: micro.iter().flatten().map(|e| e.ids.len()).sum(),
+        tasks: BTreeMap::new(),
+        examples: Vec::new(),
+    };
+    let mut loss_sum = 0.0;
+    for (m, mb) in micro.iter().enumerate() {
+        if let Some(d) = &dropout {
+            set_dropout_seed(d, set.seed, set.step, m as u64);
+        }
+        let exs: Vec<&Example> = mb.iter().collect();
+        let (l, hidden) = micro_loss(&tr.model, &exs)?;
+        let mut objective = l.sum.clone();
+        if let Some(extra) = seams.extra_loss {
+            if let Some(term) = extra.micro_loss(&tr.model, &hidden, &exs)? {
+                let value = term.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+                *stats.extra_loss.get_or_insert(0.0) += value / group_tokens as f64;
+                objective = (objective + term)?;
+            }
+        }
+        let scaled = (objective / group_tokens as f64)?;
+        let mut g = scaled.backward()?;
+        if let Some(side) = &tr.side_grads {
+            side.drain_into(&mut g)?;
+        }
+        for (i, (_, v)) in vars.iter().enumerate() {
+            if let Some(gi) = g.get(v.as_tensor()) {
+                grads[i] = Some(match grads[i].take() {
+                    None => gi.clone(),
+                    Some(acc) => (acc + gi)?,
+                });
+            }
+        }
+        for (r, e) in mb.iter().enumerate() {
+            let t = stats.tasks.entry(e.task.clone()).or_default();
+            t.0 += l.per_row[r];
+            t.1 += l.tokens[r];
+            stats.examples.push((l.per_row[r], l.tokens[r]));
+            loss_sum += l.per_row[r];
+        }
+    }
+    stats.loss = loss_sum / group_tokens as f64;
+    if !stats.loss.is_finite() {
+        let samples: Vec<&str> = micro.iter().flatten().map(|e| e.source.as_str()).collect();
+        return Err(Error::LossNotFinite {
+            value: stats.loss,
+            samples: samples.join(", "),
+        });
+    }
+    let mut grads: Vec<Tensor> = grads
+        .into_iter()
+        .zip(&vars)
+        .map(|(g, (name, _))| {
+            g.ok_or_else(|| Error::NoGradient {
+                tensor: name.clone(),
+            })
+        })
+        .collect::<Result<_>>()?;
+    if let Some(s) = seams.sync.as_deref_mut() {
+        s.all_reduce(&mut grads)?;
+    }
+    if set.max_grad_norm > 0.0 {
+        stats.grad_norm = clip_grad_norm(&mut grads, set.max_grad_norm)?;
+        if !stats.grad_norm.is_finite() {
+            return Err(Error::GradNormNotFinite {
+                value: stats.grad_norm,
+            });
+        }
+    }
+    opt.step(&grads, set.lr)?;
+    Ok(stats)
+}
+
+/// Forward + answer-only loss of one micro-batch: the summed loss (differentiable), host
+/// per-row sums and token counts, and the hidden states (for an extra loss term).
+fn micro_loss(model: &Qwen2AudioModel, exs: &[&Example]) -> Result<(LossSum, Tensor)> {
+    let seqs: Vec<model::model::Sequence> = exs
+        .iter()
+        .map(|e| model::model::Sequence {
+            ids: e.ids.clone(),
+            audio: e.audio.clone(),
+        })
+        .collect();
+    let batch = model.batch(&seqs)?;
+    let hidden = model.forward_hidden(&batch, None)?;
+    let loss = label_loss(model, &hidden, exs)?;
+    Ok((loss, hidden))
+}
+
+// ---------------------------------------------------------------------------------------
+// Setup
+
+/// Everything a run holds between steps.
+pub struct Session<'a> {
+    pub cfg: &'a Config,
+    pub run_dir: PathBuf,
+    pub files: ModelFiles,
+    pub tr: Trainable,
+    pub opt: AdamW,
+    pub train_sets: Vec<TaskData>,
+    pub valid_sets: Vec<TaskData>,
+    pub mixture: MixtureSampler,
+    pub cache: Option<FeatureCache>,
+    pub log: MetricsLog,
+    /// Optimizer steps done.
+    pub step: u64,
+    /// The newest checkpoint written or resumed from.
+    pub last_checkpoint: Option<PathBuf>,
+    /// Samples left out (`train.on_bad_sample = "skip"`), with the reason.
+    pub skipped: Vec<String>,
+}
+
+impl Session<'_> {
+    fn processor(&self) -> Processor<'_> {
+        Processor {
+            model: &self.tr.model,
+            prompts: &self.cfg.data.prompts,
+            long_audio: self.cfg.model.long_audio,
+            cache: self.cache.as_ref(),
+        }
+    }
+
+    fn samples(&self) -> usize {
+        self.train_sets.iter().map(|t| t.samples.len()).sum()
+    }
+}
+
+/// Prepares a run: the run directory (stale temporaries removed, the config copied), the
+/// model with its trainable tensors, the optimizer, the data, and — when the directory holds
+/// a checkpoint and `output.resume = "auto"` — the state it was saved in.
+pub fn setup(cfg: &Config) -> Result<Session<'_>> {
+    let run_dir = cfg.output.dir.clone();
+    std::fs::create_dir_all(&run_dir).map_err(Error::io("creating", &run_dir))?;
+    data::fsutil::remove_stale_temps(&run_dir)?;
+    let existing = crate::store::latest_checkpoint(&run_dir)?;
+    let resume_from = match (&cfg.output.resume, existing) {
+        (Resume::Auto, Some(dir)) => Some(dir),
+        (Resume::Never, Some(dir)) => {
+            return Err(Error::checkpoint(
+                &run_dir,
+                format!(
+                    "already has checkpoints ({}); use output.resume = \"auto\" to continue or another output.dir",
+                    dir.display()
+                ),
+            ))
+        }
+        (_, None) => None,
+    };
+    data::fsutil::write_atomic(&run_dir.join("config.toml"), cfg.to_toml().as_bytes())?;
+
+    let device = cfg.model.device.open()?;
+    let files = model::checkpoint::resolve(&cfg.model.source)?;
+    let tr = params::load(cfg, &files, &device)?;
+    let vars = tr.named_vars();
+    let n_params: usize = vars.iter().map(|(_, v)| v.as_tensor().elem_count()).sum();
+    eprintln!(
+        "trainable: {} tensors, {n_params} parameters ({} LoRA modules, {} base tensors)",
+        vars.len(),
+        tr.lora.len(),
+        tr.base.len()
+    );
+    let opt = AdamW::new(
+        vars,
+        AdamWConfig {
+            beta1: cfg.train.betas[0],
+            beta2: cfg.train.betas[1],
+            eps: cfg.train.eps,
+            weight_decay: cfg.train.weight_decay,
+        },
+    )?;
+
+    let mut skipped = Vec::new();
+    let train_sets = read_sets(cfg, &cfg.data.train, &mut skipped)?;
+    let valid_sets = read_sets(cfg, &cfg.data.valid, &mut skipped)?;
+    let sources = task_sources(cfg, &train_sets);
+    let mixture = MixtureSampler::new(&sources, cfg.train.seed)?;
+    let cache = cfg
+        .data
+        .cache_dir
+        .as_ref()
+        .map(FeatureCache::new)
+        .transpose()?;
+    let log = MetricsLog::open(&run_dir)?;
+    let mut s = Session {
+        cfg,
+        run_dir,
+        files,
+        tr,
+        opt,
+        train_sets,
+        valid_sets,
+        mixture,
+        cache,
+        log,
+        step: 0,
+        last_checkpoint: None,
+        skipped,
+    };
+    if let Some(dir) = resume_from {
+        let st = state::load(&dir, cfg, &s.tr, &mut s.opt)?;
+        s.mixture = MixtureSampler::restore(&sources, st.mixture.clone())
+            .map_err(|e| Error::checkpoint(&dir, format!("data position: {e}")))?;
+        s.step = st.step;
+        s.log.truncate_after(s.step)?;
+        eprintln!("resumed from {} at step {}", dir.display(), s.step);
+        s.last_checkpoint = Some(dir);
+    }
+    Ok(s)
+}
+
+fn task_sources(cfg: &Config, sets: &[TaskData]) -> Vec<TaskSource> {
+    sets.iter()
+        .zip(&cfg.data.train)
+        .map(|(t, set)| TaskSource {
+            name: t.name.clone(),
+            len: t.samples.len(),
+            weight: set.weight,
+        })
+        .collect()
+}
+
+/// Reads every manifest of `sets`; bad lines and missing audio files stop the run or are
+/// skipped (and listed in `skipped`), per `train.on_bad_sample`.
+pub fn read_sets(
+    cfg: &Config,
+    sets: &[crate::config::DataSet],
+    skipped: &mut Vec<String>,
+) -> Result<Vec<TaskData>> {
+    let on_bad = cfg.train.on_bad_sample;
+    let mut out = Vec::new();
+    for set in sets {
+        let opts = ReadOptions {
+            on_bad,
+            default_task: Some(set.task.clone()),
+        };
+        let (mut samples, bad) = data::manifest::read_manifest_with(&set.manifest, &opts)?;
+        skipped.extend(bad.into_iter().map(|s| s.reason));
+        // Missing files are found before training starts, not when first drawn.
+        let missing = data::manifest::missing_audio(&samples);
+        if !missing.is_empty() {
+            let lines: Vec<String> = missing
+                .iter()
+                .map(|(loc, p)| format!("{loc}: field audio: {} does not exist", p.display()))
+                .collect();
+            if on_bad == OnBad::Error {
+                return Err(Error::Data(format!(
+                    "{} missing audio file(s) (train.on_bad_sample = \"skip\" leaves them out):\n  {}",
+                    lines.len(),
+                    lines.join("\n  ")
+                )));
+            }
+            let bad_lines: std::collections::HashSet<&data::Location> =
+                missing.iter().map(|m| &m.0).collect();
+            samples.retain(|s| !bad_lines.contains(&s.source));
+            skipped.extend(lines);
+        }
+        if samples.is_empty() {
+            return Err(Error::Data(format!(
+                "{}: no usable sample",
+                set.manifest.display()
+            )));
+        }
+        out.push(TaskData {
+            name: set.task.to_string(),
+            samples,
+        });
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// The loop
+
+/// Runs (or resumes) the experiment of `cfg`. `stop` is raised by Ctrl-C: the loop then
+/// writes a checkpoint after the current step and returns.
+pub fn run(cfg: &Config, stop: &AtomicBool) -> Result<Outcome> {
+    run_until(cfg, stop, None)
+}
+
+/// [`run`], stopping (with a checkpoint, as on Ctrl-C) once `until` steps are done: a job
+/// split over several time-limited allocations continues exactly where it stopped.
+pub fn run_until(cfg: &Config, stop: &AtomicBool, until: Option<u64>) -> Result<Outcome> {
+    let mut s = setup(cfg)?;
+    let total = cfg.train.steps as u64;
+    let mode = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        ProgressMode::Bar
+    } else {
+        ProgressMode::Plain {
+            every: cfg.output.log_every.max(1) as u64,
+        }
+    };
+    let progress = Progress::with_mode(total, s.step, mode);
+    let t0 = Instant::now();
+    let mut tokens_seen = 0usize;
+    let mut interrupted = false;
+    while s.step < total {
+        if stop.load(Ordering::Relaxed) || until.is_some_and(|u| s.step >= u) {
+            interrupted = true;
+            break;
+        }
+        let step_start = Instant::now();
+        let micro = match draw_batch(&mut s) {
+            Ok(m) => m,
+            Err(e) => {
+                if !matches!(e, Error::Data(_)) {
+                    save_before_error(&mut s)?;
+                }
+                return Err(e.at_step(s.step + 1));
+            }
+        };
+        let set = StepSettings {
+            step: s.step,
+            lr: lr_at(
+                cfg.train.schedule,
+                cfg.train.lr,
+                cfg.train.warmup_steps as u64,
+                total,
+                s.step,
+            ),
+            max_grad_norm: cfg.train.max_grad_norm,
+            seed: cfg.train.seed,
+        };
+        let stats = match train_step(&s.tr, &mut s.opt, &micro, &set, &mut Seams::default()) {
+            Ok(st) => st,
+            Err(e) => {
+                if e.saved_state() {
+                    save_before_error(&mut s)?;
+                }
+                return Err(e.at_step(s.step + 1));
+            }
+        };
+        s.step += 1;
+        tokens_seen += stats.tokens;
+        let tokens_per_s = tokens_seen as f64 / t0.elapsed().as_secs_f64().max(1e-9);
+        log_step(&mut s.log, s.step, &stats, step_start, tokens_per_s)?;
+        progress.update(&StepInfo {
+            step: s.step,
+            loss: stats.loss,
+            lr: stats.lr,
+            tokens_per_s,
+        });
+        if cfg.train.eval_every > 0 && s.step.is_multiple_of(cfg.train.eval_every as u64) {
+            let v = validate(&s)?;
+            s.log.append(&json!({"step": s.step, "valid_loss": v}))?;
+        }
+        let periodic =
+            cfg.output.save_every > 0 && s.step.is_multiple_of(cfg.output.save_every as u64);
+        if periodic || s.step == total {
+            save(&mut s)?;
+        }
+    }
+    progress.finish();
+    finish(s, interrupted)
+}
+
+/// Draws one step's micro-batches from the mixture and builds their examples; a bad sample
+/// is skipped (and counted) or fatal, per `train.on_bad_sample`.
+fn draw_batch(s: &mut Session) -> Result<Vec<Vec<Example>>> {
+    let (n_micro, per) = (s.cfg.train.grad_accum, s.cfg.train.micro_batch);
+    let limit = 1000 + s.samples();
+    let mut micro = Vec::with_capacity(n_micro);
+    for _ in 0..n_micro {
+        let mut mb = Vec::with_capacity(per);
+        while mb.len() < per {
+            let draw = s.mixture.next_draw();
+            let sample = &s.train_sets[draw.task].samples[draw.index];
+            let built = s
+                .processor()
+                .example(sample, s.cfg.train.max_tokens)
+                .map_err(|cause| Error::Sample {
+                    location: sample.source.to_string(),
+                    cause,
+                });
+            match built {
+                Ok(mut e) => {
+                    e.task = s.train_sets[draw.task].name.clone();
+                    mb.push(e);
+                }
+                Err(e) if s.cfg.train.on_bad_sample == OnBad::Skip => {
+                    eprintln!("skipping: {e}");
+                    s.skipped.push(e.to_string());
+                    if s.skipped.len() > limit {
+                        return Err(Error::Data(format!("too many bad samples; last: {e}")));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        micro.push(mb);
+    }
+    Ok(micro)
+}
+
+/// One line of `metrics.jsonl` for a finished step.
+fn log_step(
+    log: &mut MetricsLog,
+    step: u64,
+    st: &StepStats,
+    started: Instant,
+    tokens_per_s: f64,
+) -> Result<()> {
+    let tasks: BTreeMap<String, serde_json::Value> = st
+        .tasks
+        .iter()
+        .map(|(k, (sum, n))| {
+            (
+                k.clone(),
+                json!({"loss": sum / (*n).max(1) as f64, "tokens": n}),
+            )
+        })
+        .collect();
+    let mut record = json!({
+        "step": step, "loss": st.loss, "lr": st.lr, "grad_norm": st.grad_norm,
+        "step_s": started.elapsed().as_secs_f64(),
+        "label_tokens": st.label_tokens, "tokens_per_s": tokens_per_s,
+        "tasks": tasks,
+    });
+    if let Some(x) = st.extra_loss {
+        record["extra_loss"] = json!(x);
+    }
+    log.append(&record)?;
+    Ok(())
+}
+
+/// Mean validation loss per task (dropout off).
+fn validate(s: &Session) -> Result<BTreeMap<String, f64>> {
+    if let Some(l) = &s.tr.lora_source {
+        l.dropout_seed().store(0, Ordering::Relaxed);
+    }
+    let p = s.processor();
+    let mut out = BTreeMap::new();
+    for set in &s.valid_sets {
+        let (mut sum, mut n) = (0.0, 0usize);
+        for sample in &set.samples {
+            let e = p
+                .example(sample, s.cfg.train.max_tokens)
+                .map_err(|cause| Error::Sample {
+                    location: sample.source.to_string(),
+                    cause,
+                })?;
+            let (l, _) = micro_loss(&s.tr.model, &[&e])?;
+            sum += l.per_row[0];
+            n += l.tokens[0];
+        }
+        out.insert(set.name.clone(), sum / n.max(1) as f64);
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// Save and finish
+
+/// Writes the checkpoint of the current step (atomically) and applies `output.keep_last`.
+pub fn save(s: &mut Session) -> Result<PathBuf> {
+    let st = RunState::new(s.cfg, s.step, s.mixture.state().clone());
+    let dir = state::save(&s.run_dir, &st, &s.tr, &s.opt)?;
+    crate::store::prune_checkpoints(&s.run_dir, s.cfg.output.keep_last)?;
+    s.last_checkpoint = Some(dir.clone());
+    Ok(dir)
+}
+
+/// Before returning an error mid-run, keeps what was trained since the last checkpoint.
+fn save_before_error(s: &mut Session) -> Result<()> {
+    if s.step > 0 && !saved_at(s.last_checkpoint.as_deref(), s.step) {
+        save(s)?;
+    }
+    Ok(())
+}
+
+fn saved_at(checkpoint: Option<&Path>, step: u64) -> bool {
+    checkpoint.and_then(state::step_of) == Some(step)
+}
+
+/// Ends a run: an interrupted run saves its step (unless just saved); a finished one exports
+/// the adapter (and merged model); skipped samples are listed.
+pub fn finish(mut s: Session, interrupted: bool) -> Result<Outcome> {
+    if interrupted && !saved_at(s.last_checkpoint.as_deref(), s.step) {
+        let dir = save(&mut s)?;
+        eprintln!("interrupted: saved {} at step {}", dir.display(), s.step);
+    }
+    let total = s.cfg.train.steps as u64;
+    let adapter_dir = if !interrupted && s.step == total {
+        Some(crate::export::export_final(s.cfg, &s.files, &s.tr)?)
+    } else {
+        None
+    };
+    if !s.skipped.is_empty() {
+        eprintln!("{} sample(s) skipped:", s.skipped.len());
+        for line in s.skipped.iter().take(20) {
+            eprintln!("  {line}");
+        }
+    }
+    Ok(Outcome {
+        run_dir: s.run_dir,
+        steps_done: s.step,
+        interrupted,
+        skipped: s.skipped,
+        adapter_dir,
+        last_checkpoint: s.last_checkpoint,
+    })
+}

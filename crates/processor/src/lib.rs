@@ -1,0 +1,147 @@
+//! A manifest sample → the model's input, built the same way for training and evaluation
+//! (the role of a Hugging Face *processor*): so that "training and evaluation ask the same
+//! question" holds by construction, not by two copies kept equal.
+//!
+//! ```text
+//! Sample ──conversation()──▶ [system?, user: clips + prompt]          (chat messages)
+//!        ──clips()──────────▶ Whisper features per clip (decoded, or from the feature cache)
+//!        ──prompt()─────────▶ Prepared: templated prompt + ids with <|AUDIO|> expanded   (eval)
+//!        ──example()────────▶ Example: prompt + answer ids, labels on the answer        (training)
+//! ```
+//!
+//! The answer convention (pinned by tests/fixtures/train and tests/fixtures/eval, generated
+//! with transformers 4.57): an answer is `target + "<|im_end|>"` straight after the
+//! chat-templated prompt ([`answer_text`]); a training example ends with a newline after it.
+
+mod error;
+pub mod example;
+
+use std::path::PathBuf;
+
+use audio::LongAudio;
+use data::cache::FeatureCache;
+use data::task::{PromptPart, Prompts};
+use data::Sample;
+use model::model::Sequence;
+use model::prompt::{render_chat, Message, Part, Role};
+use model::{AudioInput, Qwen2AudioModel};
+
+pub use error::{Error, Result};
+pub use example::{Example, Target, IGNORE};
+
+/// The text of an answer as the model must produce it: the answer, then the end of the turn.
+pub fn answer_text(answer: &str) -> String {
+    format!("{answer}<|im_end|>")
+}
+
+/// The conversation of a sample: its system turn if it has one, then the user turn with the
+/// clips where the prompt's `<audio>` tags are (else first) and the prompt text.
+pub fn conversation(sample: &Sample, prompts: &Prompts) -> Result<Vec<Message>> {
+    let mut out = Vec::with_capacity(2);
+    if let Some(sys) = &sample.system {
+        out.push(Message {
+            role: Role::System,
+            parts: vec![Part::Text(sys.clone())],
+        });
+    }
+    let parts = sample
+        .user_parts(prompts)?
+        .into_iter()
+        .map(|p| match p {
+            PromptPart::Audio(_) => Part::Audio,
+            PromptPart::Text(t) => Part::Text(t),
+        })
+        .collect();
+    out.push(Message {
+        role: Role::User,
+        parts,
+    });
+    Ok(out)
+}
+
+/// A sample's clips as encoder features.
+#[derive(Debug, Clone)]
+pub struct Clips {
+    pub features: Vec<AudioInput>,
+    /// Clips longer than 30 s whose first 30 s only were used.
+    pub truncated: Vec<PathBuf>,
+}
+
+/// A sample ready for generation or scoring.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Prompt ids (every `<|AUDIO|>` expanded) and clip features.
+    pub seq: Sequence,
+    /// The chat-templated prompt text, ending with the generation prompt.
+    pub templated: String,
+    /// Clips longer than 30 s whose first 30 s only were used.
+    pub truncated: Vec<PathBuf>,
+}
+
+/// Turns samples into model inputs for one model.
+pub struct Processor<'a> {
+    pub model: &'a Qwen2AudioModel,
+    /// The prompt table (per task) for samples without a prompt of their own.
+    pub prompts: &'a Prompts,
+    /// Clips over 30 s: refused, or their first 30 s kept.
+    pub long_audio: LongAudio,
+    /// Mel features computed once and reused across epochs (training).
+    pub cache: Option<&'a FeatureCache>,
+}
+
+impl Processor<'_> {
+    /// Decodes (or reads from the cache) every clip of `sample` and computes its features.
+    /// Errors name the field (`audio[i]`).
+    pub fn clips(&self, sample: &Sample) -> Result<Clips> {
+        let n_mels = self.model.config.audio_config.num_mel_bins;
+        let mut features = Vec::with_capacity(sample.audio.len());
+        let mut truncated = Vec::new();
+        for (index, path) in sample.audio.iter().enumerate() {
+            let clip = match self.cache {
+                Some(c) => c.get_or_compute(path, n_mels, self.long_audio),
+                None => audio::load_mono_16k(path)
+                    .and_then(|x| audio::model_features(&x, n_mels, self.long_audio))
+                    .map_err(Into::into),
+            }
+            .map_err(|cause| Error::Clip { index, cause })?;
+            if clip.truncated_from.is_some() {
+                truncated.push(path.clone());
+            }
+            features.push(clip);
+        }
+        Ok(Clips {
+            features,
+            truncated,
+        })
+    }
+
+    /// The sample's prompt, ready for generation: clips, templated text, ids.
+    pub fn prompt(&self, sample: &Sample) -> Result<Prepared> {
+        let clips = self.clips(sample)?;
+        let templated = render_chat(&conversation(sample, self.prompts)?, true);
+        let seq = self.model.sequence(&templated, clips.features)?;
+        Ok(Prepared {
+            seq,
+            templated,
+            truncated: clips.truncated,
+        })
+    }
+
+    /// The sample as a training example: prompt + target, labels on the answer. Errors name
+    /// the field (`audio[i]`, `prompt` or `target`); `source` of the example is `file:line (id)`.
+    pub fn example(&self, sample: &Sample, max_tokens: usize) -> Result<Example> {
+        let clips = self.clips(sample)?;
+        let messages = conversation(sample, self.prompts)?;
+        let mut e = example::build(
+            self.model,
+            &messages,
+            &sample.target,
+            clips.features,
+            max_tokens,
+        )
+        .map_err(Error::Target)?;
+        e.source = format!("{} ({})", sample.source, sample.id);
+        e.task = sample.task.to_string();
+        Ok(e)
+    }
+}
