@@ -29,4 +29,4 @@ pub mod store;
 
 pub use config::Config;
 pub use error::{Error, Result};
-pub use recipe::{run, run_until, train_step, Outcome};
+pub use recipe::{run, run_until, run_with, train_step, Outcome, Seams};

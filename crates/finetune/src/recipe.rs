@@ -435,6 +435,17 @@ pub fn run(cfg: &Config, stop: &AtomicBool) -> Result<Outcome> {
 /// [`run`], stopping (with a checkpoint, as on Ctrl-C) once `until` steps are done: a job
 /// split over several time-limited allocations continues exactly where it stopped.
 pub fn run_until(cfg: &Config, stop: &AtomicBool, until: Option<u64>) -> Result<Outcome> {
+    run_with(cfg, stop, until, Seams::default())
+}
+
+/// [`run_until`] with the step's seams filled: an extra loss term (a teacher) and/or a
+/// gradient all-reduce (several devices).
+pub fn run_with(
+    cfg: &Config,
+    stop: &AtomicBool,
+    until: Option<u64>,
+    mut seams: Seams,
+) -> Result<Outcome> {
     let mut s = setup(cfg)?;
     let total = cfg.train.steps as u64;
     let mode = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -475,7 +486,7 @@ pub fn run_until(cfg: &Config, stop: &AtomicBool, until: Option<u64>) -> Result<
             max_grad_norm: cfg.train.max_grad_norm,
             seed: cfg.train.seed,
         };
-        let stats = match train_step(&s.tr, &mut s.opt, &micro, &set, &mut Seams::default()) {
+        let stats = match train_step(&s.tr, &mut s.opt, &micro, &set, &mut seams) {
             Ok(st) => st,
             Err(e) => {
                 if e.saved_state() {
