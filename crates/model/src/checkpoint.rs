@@ -22,6 +22,22 @@ pub struct ModelFiles {
     pub generation_config: Option<PathBuf>,
 }
 
+impl ModelFiles {
+    /// The weights, memory-mapped and cast to `dtype` on `device`, for building a model.
+    pub fn var_builder(
+        &self,
+        dtype: candle_core::DType,
+        device: &candle_core::Device,
+    ) -> Result<candle_nn::VarBuilder<'static>> {
+        // SAFETY: the files are memory-mapped read-only; they must not change while loaded.
+        unsafe { candle_nn::VarBuilder::from_mmaped_safetensors(&self.weights, dtype, device) }
+            .map_err(|e| Error::Checkpoint {
+                path: self.dir.clone(),
+                msg: e.to_string(),
+            })
+    }
+}
+
 const INDEX: &str = "model.safetensors.index.json";
 const SINGLE: &str = "model.safetensors";
 

@@ -83,6 +83,18 @@ impl Default for TextConfig {
 }
 
 impl TextConfig {
+    /// Qwen2-VL's M-RoPE sections (`rope_scaling.mrope_section`, in frequency pairs), when the
+    /// checkpoint has them: the hub's flat layout writes `type: "mrope"`, transformers 4.57's
+    /// `save_pretrained` rewrites the type to `"default"` and keeps the sections; both count.
+    pub fn mrope_section(&self) -> Option<Vec<usize>> {
+        let s = self
+            .rope_scaling
+            .as_ref()?
+            .get("mrope_section")?
+            .as_array()?;
+        s.iter().map(|v| v.as_u64().map(|x| x as usize)).collect()
+    }
+
     pub fn num_kv_heads(&self) -> usize {
         self.num_key_value_heads.unwrap_or(self.num_attention_heads)
     }

@@ -185,6 +185,8 @@ pub struct Decoder {
     norm: RmsNorm,
     head: Option<Linear>,
     rotary: Rotary,
+    /// M-RoPE sections (Qwen2-VL); `None`: plain 1-D RoPE (Qwen2, Qwen2-Audio).
+    mrope: Option<Vec<usize>>,
     cfg: TextConfig,
     /// Set by a trainer: layers with trainable tensors run checkpointed.
     checkpoint: Option<Arc<SideGrads>>,
@@ -239,6 +241,7 @@ impl Decoder {
             norm: RmsNorm::load(cfg.hidden_size, cfg.rms_norm_eps, m.pp("norm"))?,
             head,
             rotary: Rotary::new(cfg.head_dim(), cfg.rope_theta, vb.device())?,
+            mrope: cfg.mrope_section(),
             cfg: cfg.clone(),
             checkpoint: None,
         })
@@ -277,8 +280,9 @@ impl Decoder {
         Ok(flat.reshape((b, t, self.cfg.hidden_size))?)
     }
 
-    /// embeds [B, T, H], positions [B, T] u32, mask additive f32 [B, 1, T, S] (S = cached +
-    /// T) or None for plain causal-free single steps → final-normed hidden states [B, T, H].
+    /// embeds [B, T, H], positions [B, T] u32 (or [3, B, T] for a model with M-RoPE: temporal,
+    /// height, width), mask additive f32 [B, 1, T, S] (S = cached + T) or None for plain
+    /// causal-free single steps → final-normed hidden states [B, T, H].
     pub fn forward(
         &self,
         embeds: &Tensor,
@@ -286,7 +290,19 @@ impl Decoder {
         mask: Option<&Tensor>,
         mut cache: Option<&mut KvCache>,
     ) -> Result<Tensor> {
-        let rope = self.rotary.cos_sin(positions, embeds.dtype())?;
+        let rope = match (&self.mrope, positions.rank()) {
+            (Some(sections), 3) => {
+                self.rotary
+                    .cos_sin_mrope(positions, sections, embeds.dtype())?
+            }
+            (_, 2) => self.rotary.cos_sin(positions, embeds.dtype())?,
+            _ => {
+                return Err(crate::Error::Shape(format!(
+                    "positions {:?}: [B, T], or [3, B, T] for a model with M-RoPE",
+                    positions.dims()
+                )))
+            }
+        };
         let mut x = embeds.clone();
         for (i, layer) in self.layers.iter().enumerate() {
             if let (Some(store), None) = (&self.checkpoint, cache.as_ref()) {

@@ -30,6 +30,9 @@ pub enum Error {
     Adapter { path: PathBuf, msg: String },
     #[error("generation: {0}")]
     Generation(String),
+    /// Inputs whose shapes do not fit each other (positions, grids, placeholders).
+    #[error("shape: {0}")]
+    Shape(String),
     #[error("device {spec:?}: {msg}")]
     Device { spec: String, msg: String },
     #[error(transparent)]

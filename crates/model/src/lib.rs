@@ -21,7 +21,9 @@ pub mod lora;
 pub mod model;
 pub mod nn;
 pub mod prompt;
+pub mod qwen2_vl;
 pub mod tokenizer;
+pub mod vision;
 
 pub use config::{AudioEncoderConfig, GenerationConfig, Qwen2AudioConfig, TextConfig};
 pub use error::{Error, Result};

@@ -165,6 +165,23 @@ impl PeftConfig {
 }
 
 /// The PEFT key prefix in front of a module path.
+/// Runs `build` with the adapters of the PEFT directory `adapter` when one is given (every
+/// tensor of it must then be used: [`PeftAdapter::finish`]), else with none.
+pub fn with_peft<T>(
+    adapter: Option<&Path>,
+    build: impl FnOnce(&dyn AdapterSource) -> Result<T>,
+) -> Result<T> {
+    match adapter {
+        None => build(&NoAdapters),
+        Some(dir) => {
+            let peft = PeftAdapter::load(dir)?;
+            let built = build(&peft)?;
+            peft.finish()?;
+            Ok(built)
+        }
+    }
+}
+
 pub const PEFT_PREFIX: &str = "base_model.model.";
 
 /// A PEFT adapter directory, loaded for inference or to continue training. Every `lora_A` /

@@ -11,7 +11,7 @@ use crate::checkpoint::ModelFiles;
 use crate::config::{GenerationConfig, Qwen2AudioConfig};
 use crate::decoder::{causal_mask, Decoder, KvCache};
 use crate::encoder::{output_lengths, AudioEncoder};
-use crate::lora::{AdapterSource, NoAdapters, PeftAdapter};
+use crate::lora::AdapterSource;
 use crate::nn::Linear;
 use crate::prompt::{expand_audio, render_chat, Message};
 use crate::tokenizer::Tokenizer;
@@ -59,12 +59,7 @@ impl Qwen2AudioModel {
         dtype: DType,
         adapters: &dyn AdapterSource,
     ) -> Result<Self> {
-        // SAFETY: the files are memory-mapped read-only; they must not change while loaded.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files.weights, dtype, device) }
-            .map_err(|e| Error::Checkpoint {
-                path: files.dir.clone(),
-                msg: e.to_string(),
-            })?;
+        let vb = files.var_builder(dtype, device)?;
         Self::build(files, vb, adapters)
     }
 
@@ -77,12 +72,14 @@ impl Qwen2AudioModel {
             None => GenerationConfig::default(),
         };
         let tokenizer = Tokenizer::from_file(&files.tokenizer)?;
-        if tokenizer.special.audio != config.audio_token_index {
+        let audio_id = tokenizer.token_to_id("<|AUDIO|>");
+        if audio_id != Some(config.audio_token_index) {
             return Err(Error::Config {
                 path: files.config.clone(),
                 msg: format!(
                     "audio_token_index {} differs from the tokenizer's <|AUDIO|> id {}",
-                    config.audio_token_index, tokenizer.special.audio
+                    config.audio_token_index,
+                    audio_id.map_or("(none)".to_string(), |i| i.to_string())
                 ),
             });
         }
@@ -131,15 +128,7 @@ impl Qwen2AudioModel {
         adapter: Option<&Path>,
     ) -> Result<Self> {
         let files = crate::checkpoint::resolve(source)?;
-        match adapter {
-            None => Self::load(&files, device, dtype, &NoAdapters),
-            Some(dir) => {
-                let peft = PeftAdapter::load(dir)?;
-                let model = Self::load(&files, device, dtype, &peft)?;
-                peft.finish()?;
-                Ok(model)
-            }
-        }
+        crate::lora::with_peft(adapter, |ad| Self::load(&files, device, dtype, ad))
     }
 
     pub fn device(&self) -> &Device {
@@ -180,7 +169,7 @@ impl Qwen2AudioModel {
     pub fn sequence(&self, text: &str, audio: Vec<AudioInput>) -> Result<Sequence> {
         let ids = self.tokenizer.encode(text)?;
         let counts: Vec<usize> = audio.iter().map(Self::audio_tokens).collect();
-        let ids = expand_audio(&ids, self.tokenizer.special.audio, &counts)?;
+        let ids = expand_audio(&ids, self.config.audio_token_index, &counts)?;
         Ok(Sequence { ids, audio })
     }
 
@@ -221,46 +210,13 @@ impl Qwen2AudioModel {
     /// Token embeddings with audio features at the `<|AUDIO|>` positions, filled in row-major
     /// order as the reference's `masked_scatter` does: [B, T, H]. The counts must agree.
     pub fn embed(&self, ids: &Tensor, audio: &[Tensor]) -> Result<Tensor> {
-        let (b, t) = ids.dims2()?;
-        let text = self.decoder.embed(ids)?.reshape((b * t, ()))?;
-        let flat: Vec<u32> = ids.flatten_all()?.to_vec1()?;
-        let audio_id = self.config.audio_token_index;
-        let n_slots = flat.iter().filter(|&&x| x == audio_id).count();
-        let n_feats: usize = audio
-            .iter()
-            .map(|a| a.dim(0))
-            .sum::<candle_core::Result<usize>>()?;
-        if n_slots != n_feats {
-            return Err(Error::Prompt(format!(
-                "{n_slots} <|AUDIO|> token(s) but {n_feats} audio feature row(s)"
-            )));
-        }
-        if n_slots == 0 {
-            return Ok(text.reshape((b, t, ()))?);
-        }
-        let mut parts: Vec<Tensor> = vec![text];
-        parts.extend(
-            audio
-                .iter()
-                .map(|a| a.to_dtype(self.dtype))
-                .collect::<candle_core::Result<Vec<_>>>()?,
-        );
-        let table = Tensor::cat(&parts, 0)?;
-        let mut next_audio = (b * t) as u32;
-        let index: Vec<u32> = flat
-            .iter()
-            .enumerate()
-            .map(|(p, &x)| {
-                if x == audio_id {
-                    next_audio += 1;
-                    next_audio - 1
-                } else {
-                    p as u32
-                }
-            })
-            .collect();
-        let index = Tensor::from_vec(index, b * t, &self.device)?;
-        Ok(table.index_select(&index, 0)?.reshape((b, t, ()))?)
+        splice(
+            &self.decoder,
+            ids,
+            self.config.audio_token_index,
+            ("<|AUDIO|>", "audio"),
+            audio,
+        )
     }
 
     /// The prompt's full forward pass: final hidden states [B, T, H]; fills `cache` if given.
@@ -290,4 +246,58 @@ impl Qwen2AudioModel {
             self.generation.eos_token_id.clone()
         }
     }
+}
+
+/// Token embeddings of `ids` [B, T] with the rows of `features` (in order) at every position
+/// holding `placeholder` (`names`: the token's and the modality's, for errors), filled
+/// row-major as the reference's
+/// `masked_scatter` does: [B, T, H]. The number of placeholders must equal the number of
+/// feature rows. Shared by every modality (audio clips, images, videos).
+pub fn splice(
+    decoder: &Decoder,
+    ids: &Tensor,
+    placeholder: u32,
+    names: (&str, &str),
+    features: &[Tensor],
+) -> Result<Tensor> {
+    let (b, t) = ids.dims2()?;
+    let text = decoder.embed(ids)?.reshape((b * t, ()))?;
+    let flat: Vec<u32> = ids.flatten_all()?.to_vec1()?;
+    let n_slots = flat.iter().filter(|&&x| x == placeholder).count();
+    let n_feats: usize = features
+        .iter()
+        .map(|a| a.dim(0))
+        .sum::<candle_core::Result<usize>>()?;
+    if n_slots != n_feats {
+        return Err(Error::Prompt(format!(
+            "{n_slots} {} token(s) but {n_feats} {} feature row(s)",
+            names.0, names.1
+        )));
+    }
+    if n_slots == 0 {
+        return Ok(text.reshape((b, t, ()))?);
+    }
+    let mut parts: Vec<Tensor> = vec![text];
+    parts.extend(
+        features
+            .iter()
+            .map(|a| a.to_dtype(decoder.dtype()))
+            .collect::<candle_core::Result<Vec<_>>>()?,
+    );
+    let table = Tensor::cat(&parts, 0)?;
+    let mut next = (b * t) as u32;
+    let index: Vec<u32> = flat
+        .iter()
+        .enumerate()
+        .map(|(p, &x)| {
+            if x == placeholder {
+                next += 1;
+                next - 1
+            } else {
+                p as u32
+            }
+        })
+        .collect();
+    let index = Tensor::from_vec(index, b * t, ids.device())?;
+    Ok(table.index_select(&index, 0)?.reshape((b, t, ()))?)
 }

@@ -170,6 +170,38 @@ impl Rotary {
         Ok((emb.cos()?.to_dtype(dtype)?, emb.sin()?.to_dtype(dtype)?))
     }
 
+    /// Multimodal RoPE (Qwen2-VL's M-RoPE, transformers 4.57 `apply_multimodal_rotary_pos_emb`):
+    /// positions [3, B, T] u32 (temporal, height, width) → (cos, sin), each [B, 1, T, head_dim].
+    /// The `head_dim/2` frequencies are split into `sections` (summing to head_dim/2); section
+    /// i takes its angle from position axis i mod 3. With the three axes equal (text) this is
+    /// [`Self::cos_sin`] exactly.
+    pub fn cos_sin_mrope(
+        &self,
+        positions: &Tensor,
+        sections: &[usize],
+        dtype: DType,
+    ) -> Result<(Tensor, Tensor)> {
+        let (axes, _, _) = positions.dims3()?;
+        let half = self.inv_freq.dim(D::Minus1)?;
+        if axes != 3 || sections.iter().sum::<usize>() != half {
+            return Err(crate::Error::Shape(format!(
+                "M-RoPE needs positions [3, B, T] and sections summing to {half}, got {:?} and {sections:?}",
+                positions.dims()
+            )));
+        }
+        let pos = positions.to_dtype(DType::F32)?.unsqueeze(D::Minus1)?; // [3, B, T, 1]
+        let freqs = pos.broadcast_mul(&self.inv_freq.unsqueeze(0)?)?; // [3, B, T, d/2]
+        let mut parts = Vec::with_capacity(sections.len());
+        let mut start = 0;
+        for (i, &len) in sections.iter().enumerate() {
+            parts.push(freqs.get(i % 3)?.narrow(D::Minus1, start, len)?);
+            start += len;
+        }
+        let freqs = Tensor::cat(&parts, D::Minus1)?; // [B, T, d/2]
+        let emb = Tensor::cat(&[&freqs, &freqs], D::Minus1)?.unsqueeze(1)?;
+        Ok((emb.cos()?.to_dtype(dtype)?, emb.sin()?.to_dtype(dtype)?))
+    }
+
     /// x: [B, H, T, D] → x·cos + rotate_half(x)·sin.
     pub fn apply(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
         let d = x.dim(D::Minus1)?;

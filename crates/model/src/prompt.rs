@@ -1,11 +1,13 @@
-//! Prompts as the reference builds them: the Qwen2-Audio-Instruct chat template, and the
-//! expansion of each `<|AUDIO|>` placeholder into as many copies as the clip has audio tokens
-//! (`Qwen2AudioProcessor.__call__`).
+//! Prompts as the reference builds them: the Qwen2 chat template of the Instruct checkpoints,
+//! and the expansion of each media placeholder into as many copies as the clip / image has
+//! tokens (`Qwen2AudioProcessor.__call__`, `Qwen2VLProcessor.__call__`).
 //!
 //! Template (the checkpoint's `chat_template`): a default system turn when the first message
 //! is not a system one; each turn `<|im_start|>{role}\n…<|im_end|>\n`; each audio item renders
 //! as `Audio {k}: <|audio_bos|><|AUDIO|><|audio_eos|>\n` with k counting across the whole
-//! conversation; the generation prompt is `<|im_start|>assistant\n`.
+//! conversation (Qwen2-Audio); each image as `<|vision_start|><|image_pad|><|vision_end|>` and
+//! each video as `<|vision_start|><|video_pad|><|vision_end|>` (Qwen2-VL, `add_vision_id`
+//! off, its default); the generation prompt is `<|im_start|>assistant\n`.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +15,8 @@ use crate::{Error, Result};
 
 pub const DEFAULT_SYSTEM: &str = "You are a helpful assistant.";
 pub const AUDIO_PLACEHOLDER: &str = "<|audio_bos|><|AUDIO|><|audio_eos|>";
+pub const IMAGE_PLACEHOLDER: &str = "<|vision_start|><|image_pad|><|vision_end|>";
+pub const VIDEO_PLACEHOLDER: &str = "<|vision_start|><|video_pad|><|vision_end|>";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -32,12 +36,14 @@ impl Role {
     }
 }
 
-/// One item of a message: text, or the next audio clip.
+/// One item of a message: text, or the next audio clip, image or video.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Part {
     Text(String),
     Audio,
+    Image,
+    Video,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,6 +80,8 @@ pub fn render_chat(messages: &[Message], add_generation_prompt: bool) -> String 
                     audio_k += 1;
                     out.push_str(&format!("Audio {audio_k}: {AUDIO_PLACEHOLDER}\n"));
                 }
+                Part::Image => out.push_str(IMAGE_PLACEHOLDER),
+                Part::Video => out.push_str(VIDEO_PLACEHOLDER),
             }
         }
         out.push_str("<|im_end|>\n");
@@ -87,24 +95,57 @@ pub fn render_chat(messages: &[Message], add_generation_prompt: bool) -> String 
 /// Replaces the k-th `audio_id` in `ids` by `counts[k]` copies. The number of placeholders must
 /// equal the number of clips: a mismatch is an error, never a silent cut.
 pub fn expand_audio(ids: &[u32], audio_id: u32, counts: &[usize]) -> Result<Vec<u32>> {
-    let found = ids.iter().filter(|&&t| t == audio_id).count();
+    expand(ids, audio_id, &Media::AUDIO, counts)
+}
+
+/// What a placeholder stands for, in error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Media {
+    /// The placeholder token (`<|AUDIO|>`).
+    pub token: &'static str,
+    /// What is counted (`audio clip`).
+    pub item: &'static str,
+}
+
+impl Media {
+    pub const AUDIO: Media = Media {
+        token: "<|AUDIO|>",
+        item: "audio clip",
+    };
+    pub const IMAGE: Media = Media {
+        token: "<|image_pad|>",
+        item: "image",
+    };
+    pub const VIDEO: Media = Media {
+        token: "<|video_pad|>",
+        item: "video",
+    };
+}
+
+/// Replaces the k-th `placeholder` in `ids` by `counts[k]` copies (any modality). The number
+/// of placeholders must equal the number of items: a mismatch is an error, never a silent cut.
+pub fn expand(ids: &[u32], placeholder: u32, media: &Media, counts: &[usize]) -> Result<Vec<u32>> {
+    let found = ids.iter().filter(|&&t| t == placeholder).count();
     if found != counts.len() {
         return Err(Error::Prompt(format!(
-            "the prompt has {found} <|AUDIO|> placeholder(s) but {} audio clip(s) were given",
-            counts.len()
+            "the prompt has {found} {} placeholder(s) but {} {}(s) were given",
+            media.token,
+            counts.len(),
+            media.item
         )));
     }
     if let Some(k) = counts.iter().position(|&c| c == 0) {
         return Err(Error::Prompt(format!(
-            "audio clip {} is too short to give any audio token",
+            "{} {} is too short to give any token",
+            media.item,
             k + 1
         )));
     }
     let mut out = Vec::with_capacity(ids.len() + counts.iter().sum::<usize>());
     let mut k = 0;
     for &t in ids {
-        if t == audio_id {
-            out.extend(std::iter::repeat_n(audio_id, counts[k]));
+        if t == placeholder {
+            out.extend(std::iter::repeat_n(placeholder, counts[k]));
             k += 1;
         } else {
             out.push(t);

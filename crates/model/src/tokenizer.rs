@@ -4,12 +4,11 @@ use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
-/// The special tokens Qwen2-Audio's template and splicing need, read from the tokenizer.
+/// The special tokens every Qwen2 chat template needs, read from the tokenizer. A modality's
+/// placeholder (`<|AUDIO|>`, `<|image_pad|>`) is checked by the model that splices it, against
+/// its config ([`Tokenizer::token_to_id`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpecialIds {
-    pub audio: u32,
-    pub audio_bos: u32,
-    pub audio_eos: u32,
     pub im_start: u32,
     pub im_end: u32,
     pub endoftext: u32,
@@ -34,9 +33,6 @@ impl Tokenizer {
                 .ok_or_else(|| err(format!("has no {tok} token")))
         };
         let special = SpecialIds {
-            audio: id("<|AUDIO|>")?,
-            audio_bos: id("<|audio_bos|>")?,
-            audio_eos: id("<|audio_eos|>")?,
             im_start: id("<|im_start|>")?,
             im_end: id("<|im_end|>")?,
             endoftext: id("<|endoftext|>")?,

@@ -69,3 +69,43 @@ pub fn ids(t: &Tensor) -> Vec<u32> {
         .map(|x| x as u32)
         .collect()
 }
+
+/// Panics unless `g` exists and is non-zero somewhere (a trainable tensor the backward pass
+/// reached).
+pub fn assert_nonzero(name: &str, g: Option<&Tensor>) {
+    let g = g.unwrap_or_else(|| panic!("{name}: no gradient"));
+    assert!(testkit::max_abs(g) > 0.0, "{name}: zero gradient");
+}
+
+/// Gives every linear layer a LoRA pair of `Var`s, with B non-zero so A's gradient is too.
+pub struct AllLinear {
+    pub vars: std::cell::RefCell<Vec<(String, candle_core::Var)>>,
+}
+
+impl model::lora::AdapterSource for AllLinear {
+    fn lora_for(
+        &self,
+        module: &str,
+        i: usize,
+        o: usize,
+        dtype: DType,
+        dev: &Device,
+    ) -> model::Result<Option<model::lora::LoraWeights>> {
+        let r = 4;
+        let a = candle_core::Var::from_tensor(
+            &(Tensor::randn(0f32, 0.1, (r, i), dev)?.to_dtype(dtype)?),
+        )?;
+        let b = candle_core::Var::from_tensor(
+            &(Tensor::randn(0f32, 0.1, (o, r), dev)?.to_dtype(dtype)?),
+        )?;
+        let w = model::lora::LoraWeights {
+            a: a.as_tensor().clone(),
+            b: b.as_tensor().clone(),
+            scale: 2.0,
+            dropout: None,
+        };
+        self.vars.borrow_mut().push((format!("{module}.lora_A"), a));
+        self.vars.borrow_mut().push((format!("{module}.lora_B"), b));
+        Ok(Some(w))
+    }
+}

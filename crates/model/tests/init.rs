@@ -72,7 +72,12 @@ fn a_new_checkpoint_loads_runs_and_is_reproducible() {
     // The six Qwen specials follow the BPE vocabulary, in the reference's order.
     let s = m.tokenizer.special;
     assert_eq!(
-        (s.endoftext, s.im_start, s.im_end, s.audio),
+        (
+            s.endoftext,
+            s.im_start,
+            s.im_end,
+            m.tokenizer.token_to_id("<|AUDIO|>").unwrap()
+        ),
         (
             vocab as u32 - 6,
             vocab as u32 - 5,

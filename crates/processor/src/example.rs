@@ -81,7 +81,7 @@ pub fn build(
         .filter(|&p| p >= prompt_ids.len())
         .ok_or(ExampleError::NotPrefix)?;
     let counts: Vec<usize> = audio.iter().map(Qwen2AudioModel::audio_tokens).collect();
-    let expanded_prompt = expand_audio(&prompt_ids, tok.special.audio, &counts)?;
+    let expanded_prompt = expand_audio(&prompt_ids, model.config.audio_token_index, &counts)?;
     let mut ids = expanded_prompt.clone();
     let mut labels = vec![IGNORE; expanded_prompt.len()];
     for (i, &t) in full_ids.iter().enumerate().skip(prompt_ids.len()) {

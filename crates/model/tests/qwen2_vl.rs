@@ -1,0 +1,194 @@
+//! Qwen2-VL against transformers 4.57 (tests/fixtures/vision, scripts/make_vision_fixtures.py):
+//! the 3-D M-RoPE positions equal `get_rope_index`'s, and the logits of an image prompt and of a
+//! two-image prompt equal the reference's at every position (the vision tower, the splicing
+//! at `<|image_pad|>` and M-RoPE in the one Qwen2 decoder).
+
+use candle_core::{DType, Device, Tensor};
+use model::lora::NoAdapters;
+use model::nn::Rotary;
+use model::qwen2_vl::{rope_index, Qwen2VLConfig, Qwen2VLModel};
+use testkit::{fixtures, load_tensors, max_abs, max_abs_diff};
+
+/// (prompt, its images in order)
+const PROMPTS: [(&str, &[&str]); 2] = [
+    ("one_image", &["wide"]),
+    ("two_images", &["small", "alpha"]),
+];
+
+fn ids_of(t: &Tensor) -> Vec<u32> {
+    t.to_dtype(DType::U32).unwrap().to_vec1().unwrap()
+}
+
+fn grid_of(t: &Tensor) -> [usize; 3] {
+    let v: Vec<i64> = t.flatten_all().unwrap().to_vec1().unwrap();
+    [v[0] as usize, v[1] as usize, v[2] as usize]
+}
+
+fn files() -> model::checkpoint::ModelFiles {
+    model::checkpoint::resolve(fixtures().join("vision/model").to_str().unwrap()).unwrap()
+}
+
+#[test]
+fn rope_index_equals_get_rope_index() {
+    let r = load_tensors(fixtures().join("vision/reference.safetensors"));
+    let cfg = Qwen2VLConfig::from_file(&files().config).unwrap();
+    for (name, images) in PROMPTS {
+        let ids = ids_of(&r[&format!("{name}.input_ids")]);
+        let grids: Vec<[usize; 3]> = images
+            .iter()
+            .map(|i| grid_of(&r[&format!("{i}.grid_thw")]))
+            .collect();
+        let pos = rope_index(&ids, &grids, &[], cfg.vision.spatial_merge_size, &cfg).unwrap();
+        let want: Vec<Vec<i64>> = r[&format!("{name}.position_ids")].to_vec2().unwrap();
+        for axis in 0..3 {
+            let got: Vec<i64> = pos[axis].iter().map(|&x| x as i64).collect();
+            assert_eq!(got, want[axis], "{name} axis {axis}");
+        }
+    }
+    // A prompt whose image count differs from the grids given is refused.
+    let ids = ids_of(&r["two_images.input_ids"]);
+    let e = rope_index(&ids, &[[1, 4, 6]], &[], 2, &cfg).unwrap_err();
+    assert!(e.to_string().contains("2 image(s)"), "{e}");
+}
+
+#[test]
+fn mrope_with_equal_axes_is_plain_rope() {
+    let dev = Device::Cpu;
+    let rot = Rotary::new(16, 1e6, &dev).unwrap();
+    let p = Tensor::new(&[[0u32, 1, 2, 7, 300]], &dev).unwrap();
+    let p3 = Tensor::stack(&[&p, &p, &p], 0).unwrap();
+    let (c1, s1) = rot.cos_sin(&p, DType::F32).unwrap();
+    let (c3, s3) = rot.cos_sin_mrope(&p3, &[2, 3, 3], DType::F32).unwrap();
+    assert_eq!(max_abs_diff(&c1, &c3), 0.0);
+    assert_eq!(max_abs_diff(&s1, &s3), 0.0);
+    assert!(rot.cos_sin_mrope(&p3, &[2, 3], DType::F32).is_err());
+}
+
+#[test]
+fn image_prompt_logits_equal_transformers() {
+    let r = load_tensors(fixtures().join("vision/reference.safetensors"));
+    let m = Qwen2VLModel::load(&files(), &Device::Cpu, DType::F32, &NoAdapters).unwrap();
+    let mut worst: f64 = 0.0;
+    for (name, images) in PROMPTS {
+        let ids = ids_of(&r[&format!("{name}.input_ids")]);
+        let px: Vec<&Tensor> = images
+            .iter()
+            .map(|i| &r[&format!("{i}.pixel_values")])
+            .collect();
+        let px = Tensor::cat(&px, 0).unwrap();
+        let grids: Vec<[usize; 3]> = images
+            .iter()
+            .map(|i| grid_of(&r[&format!("{i}.grid_thw")]))
+            .collect();
+        let got = m.prompt_logits(&ids, Some(&px), &grids).unwrap();
+        let want = &r[&format!("{name}.logits")];
+        let d = max_abs_diff(&got, want);
+        eprintln!(
+            "{name}: max |Δlogit| {d:.2e} (logit scale {:.2})",
+            max_abs(want)
+        );
+        worst = worst.max(d);
+    }
+    assert!(worst <= 1e-4, "max |Δlogit| {worst:e}");
+    // More placeholders than image rows: a clear error.
+    let ids = ids_of(&r["one_image.input_ids"]);
+    let px = &r["small.pixel_values"];
+    let e = m
+        .prompt_logits(&ids, Some(px), &[grid_of(&r["small.grid_thw"])])
+        .unwrap_err();
+    assert!(e.to_string().contains("<|image_pad|>"), "{e}");
+}
+
+/// The chat template renders images as the reference's does, and the tokenised, expanded
+/// prompt is the reference processor's input_ids.
+#[test]
+fn image_prompts_tokenise_as_the_reference_processor() {
+    use model::prompt::{render_chat, Message, Part, Role};
+    let r = load_tensors(fixtures().join("vision/reference.safetensors"));
+    let cases = testkit::read_json(fixtures().join("vision/cases.json"));
+    let m = Qwen2VLModel::load(&files(), &Device::Cpu, DType::F32, &NoAdapters).unwrap();
+    for (name, images) in PROMPTS {
+        let case = cases["prompts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap();
+        let mut parts = vec![Part::Image; images.len()];
+        parts.push(Part::Text(case["text"].as_str().unwrap().into()));
+        let templated = render_chat(
+            &[Message {
+                role: Role::User,
+                parts,
+            }],
+            true,
+        );
+        assert_eq!(templated, case["templated"].as_str().unwrap(), "{name}");
+        let grids: Vec<[usize; 3]> = images
+            .iter()
+            .map(|i| grid_of(&r[&format!("{i}.grid_thw")]))
+            .collect();
+        let ids = m.prompt_ids(&templated, &grids).unwrap();
+        assert_eq!(ids, ids_of(&r[&format!("{name}.input_ids")]), "{name}");
+        let e = m
+            .prompt_ids(&templated, &grids[..1.min(grids.len() - 1)])
+            .unwrap_err();
+        assert!(e.to_string().contains("<|image_pad|>"), "{e}");
+    }
+}
+
+/// A PEFT adapter made on transformers 4.57 (new module paths, on the language model's q/v
+/// and the vision tower's qkv) loads and gives PEFT's logits
+/// (scripts/make_vision_adapter_fixture.py).
+#[test]
+fn a_peft_adapter_gives_pefts_logits() {
+    let r = load_tensors(fixtures().join("vision/reference.safetensors"));
+    let want =
+        &load_tensors(fixtures().join("vision/adapter_reference.safetensors"))["one_image.logits"];
+    let m = Qwen2VLModel::from_source(
+        fixtures().join("vision/model").to_str().unwrap(),
+        &Device::Cpu,
+        DType::F32,
+        Some(&fixtures().join("vision/adapter")),
+    )
+    .unwrap();
+    let ids = ids_of(&r["one_image.input_ids"]);
+    let got = m
+        .prompt_logits(
+            &ids,
+            Some(&r["wide.pixel_values"]),
+            &[grid_of(&r["wide.grid_thw"])],
+        )
+        .unwrap();
+    let d = max_abs_diff(&got, want);
+    eprintln!(
+        "adapter: max |Δlogit| {d:.2e}; the adapter moves them by {:.2e}",
+        max_abs_diff(want, &r["one_image.logits"])
+    );
+    assert!(d <= 1e-4, "max |Δlogit| {d:e}");
+    assert!(
+        max_abs_diff(want, &r["one_image.logits"]) > 1e-3,
+        "the adapter changes nothing"
+    );
+}
+
+/// End to end from image files: the `vision` frontend's patches (the checkpoint's
+/// preprocessor_config.json) through the model give the reference's logits. PNG decoding is
+/// exact, so the two-PNG prompt is held to the f32 tolerance.
+#[test]
+fn from_png_files_to_logits() {
+    let r = load_tensors(fixtures().join("vision/reference.safetensors"));
+    let dir = fixtures().join("vision");
+    let proc = vision::ImageProcessor::from_model_dir(&dir.join("model")).unwrap();
+    let px = proc
+        .preprocess_files(&[dir.join("images/small.png"), dir.join("images/alpha.png")])
+        .unwrap();
+    let grids: Vec<[usize; 3]> = px.grids.iter().map(|g| g.to_array()).collect();
+    let rows = px.rows();
+    let px = Tensor::from_vec(px.data, (rows, px.patch_dim), &Device::Cpu).unwrap();
+    let m = Qwen2VLModel::load(&files(), &Device::Cpu, DType::F32, &NoAdapters).unwrap();
+    let ids = ids_of(&r["two_images.input_ids"]);
+    let got = m.prompt_logits(&ids, Some(&px), &grids).unwrap();
+    let d = max_abs_diff(&got, &r["two_images.logits"]);
+    assert!(d <= 1e-4, "max |Δlogit| {d:e}");
+}
