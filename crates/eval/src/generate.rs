@@ -1,4 +1,5 @@
-//! `eval generate`: prompt + audio → text, with the reference chat template.
+//! `eval generate`: prompt + audio (Qwen2-Audio) or images (Qwen2-VL) → text, with the
+//! reference chat template.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -7,7 +8,8 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Tensor};
 use model::device::{DTypeSpec, DeviceSpec};
 use model::generate::{generate, GenerateOptions, Strategy};
-use model::prompt::Message;
+use model::prompt::{render_chat, Message, Part, Role};
+use model::qwen2_vl::{Qwen2VLModel, VisualPrompt};
 use model::Qwen2AudioModel;
 
 #[derive(clap::Args)]
@@ -21,6 +23,9 @@ pub struct Args {
     /// Audio file; repeat for several clips (Audio 1, Audio 2, … in the prompt).
     #[arg(long)]
     audio: Vec<PathBuf>,
+    /// Image file (PNG, JPEG, WebP) for a Qwen2-VL model; repeat for several, in prompt order.
+    #[arg(long)]
+    image: Vec<PathBuf>,
     /// The user's text. With --raw, the whole prompt, one <|audio_bos|><|AUDIO|><|audio_eos|> per clip.
     #[arg(long)]
     prompt: String,
@@ -54,6 +59,12 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    if !a.image.is_empty() {
+        if !a.audio.is_empty() {
+            bail!("--audio and --image together need a model with both towers; Qwen2-Audio takes audio, Qwen2-VL images");
+        }
+        return run_visual(&a);
+    }
     let device = a.device.open()?;
     let model =
         Qwen2AudioModel::from_source(&a.model, &device, a.dtype.into(), a.adapter.as_deref())
@@ -83,22 +94,79 @@ pub fn run(a: Args) -> Result<()> {
         let logits = model
             .prompt_logits(&seq)?
             .to_device(&candle_core::Device::Cpu)?;
-        let ids: Vec<i64> = seq.ids.iter().map(|&x| x as i64).collect();
-        let n = ids.len();
-        let tensors = HashMap::from([
-            ("logits".to_string(), logits.to_dtype(DType::F32)?),
-            (
-                "input_ids".to_string(),
-                Tensor::from_vec(ids, n, &candle_core::Device::Cpu)?,
-            ),
-        ]);
-        crate::output::save_safetensors(&tensors, out)?;
-        eprintln!(
-            "wrote logits [{n}, {}] to {}",
-            model.config.text_config.vocab_size,
-            out.display()
-        );
+        write_logits(out, logits, &seq.ids)?;
     }
+    let opts = options(&a)?;
+    let out = generate(&model, std::slice::from_ref(&seq), &opts)?;
+    let text = model.tokenizer.decode(&out[0], true)?;
+    println!("{text}");
+    Ok(())
+}
+
+/// `--image`: a Qwen2-VL model, its checkpoint's preprocessor settings, the images' patches
+/// spliced at `<|image_pad|>`, generation with M-RoPE.
+fn run_visual(a: &Args) -> Result<()> {
+    let device = a.device.open()?;
+    let files = model::checkpoint::resolve(&a.model)?;
+    let processor = if files.dir.join("preprocessor_config.json").is_file() {
+        vision::ImageProcessor::from_model_dir(&files.dir)?
+    } else {
+        vision::ImageProcessor::default()
+    };
+    let model = model::lora::with_peft(a.adapter.as_deref(), |ad| {
+        Qwen2VLModel::load(&files, &device, a.dtype.into(), ad)
+    })
+    .with_context(|| format!("loading {}", a.model))?;
+    let px = processor.preprocess_files(&a.image)?;
+    let grids: Vec<[usize; 3]> = px.grids.iter().map(|g| g.to_array()).collect();
+    let rows = px.rows();
+    let pixel_values = Tensor::from_vec(px.data, (rows, px.patch_dim), &device)?;
+    let templated = if a.raw {
+        a.prompt.clone()
+    } else {
+        let mut parts = vec![Part::Image; a.image.len()];
+        parts.push(Part::Text(a.prompt.clone()));
+        render_chat(
+            &[Message {
+                role: Role::User,
+                parts,
+            }],
+            true,
+        )
+    };
+    let prompt = VisualPrompt {
+        ids: model.prompt_ids(&templated, &grids)?,
+        pixel_values: Some(pixel_values),
+        grids,
+    };
+    if let Some(out) = &a.dump_logits {
+        let logits = model
+            .prompt_logits(&prompt.ids, prompt.pixel_values.as_ref(), &prompt.grids)?
+            .to_device(&candle_core::Device::Cpu)?;
+        write_logits(out, logits, &prompt.ids)?;
+    }
+    let out = generate(&model, std::slice::from_ref(&prompt), &options(a)?)?;
+    println!("{}", model.tokenizer.decode(&out[0], true)?);
+    Ok(())
+}
+
+fn write_logits(out: &std::path::Path, logits: Tensor, ids: &[u32]) -> Result<()> {
+    let ids: Vec<i64> = ids.iter().map(|&x| x as i64).collect();
+    let n = ids.len();
+    let v = logits.dim(1)?;
+    let tensors = HashMap::from([
+        ("logits".to_string(), logits.to_dtype(DType::F32)?),
+        (
+            "input_ids".to_string(),
+            Tensor::from_vec(ids, n, &candle_core::Device::Cpu)?,
+        ),
+    ]);
+    crate::output::save_safetensors(&tensors, out)?;
+    eprintln!("wrote logits [{n}, {v}] to {}", out.display());
+    Ok(())
+}
+
+fn options(a: &Args) -> Result<GenerateOptions> {
     let strategy = match (a.num_beams, a.temperature) {
         (Some(_), Some(_)) => bail!("--num-beams and --temperature exclude each other"),
         (Some(n), None) => Strategy::Beam {
@@ -112,14 +180,10 @@ pub fn run(a: Args) -> Result<()> {
         },
         (None, None) => Strategy::Greedy,
     };
-    let opts = GenerateOptions {
+    Ok(GenerateOptions {
         max_new_tokens: a.max_new_tokens,
         min_new_tokens: a.min_new_tokens,
         strategy,
         eos: vec![],
-    };
-    let out = generate(&model, std::slice::from_ref(&seq), &opts)?;
-    let text = model.tokenizer.decode(&out[0], true)?;
-    println!("{text}");
-    Ok(())
+    })
 }

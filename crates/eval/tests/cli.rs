@@ -4,7 +4,7 @@
 mod common;
 
 use candle_core::DType;
-use common::eval;
+use common::{eval, s};
 use testkit::{fixtures, load_tensors, max_abs_diff, read_json, scratch};
 
 #[test]
@@ -39,6 +39,72 @@ fn generate_prints_the_reference_text_and_dumps_logits() {
     );
     let d = max_abs_diff(&got["logits"], &r["single.logits"]);
     assert!(d <= 1e-4);
+}
+
+/// `--image` on a Qwen2-VL checkpoint: PNG files → patches → M-RoPE generation gives
+/// transformers' greedy tokens, and the dumped prompt is the reference's ids and logits.
+#[test]
+fn generate_with_images_on_qwen2_vl() {
+    let v = fixtures().join("vision");
+    let out = scratch("cli-generate-image").join("logits.safetensors");
+    let base: Vec<String> = [
+        "generate",
+        "--model",
+        s(&v.join("model")),
+        "--image",
+        s(&v.join("images/small.png")),
+        "--image",
+        s(&v.join("images/alpha.png")),
+        "--prompt",
+        "What differs?",
+        "--max-new-tokens",
+        "20",
+        "--min-new-tokens",
+        "20",
+    ]
+    .map(String::from)
+    .to_vec();
+    let run = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.iter().map(String::as_str).collect();
+        a.extend_from_slice(extra);
+        eval(&a)
+    };
+    let (ok, stdout, stderr) = run(&["--dump-logits", s(&out)]);
+    assert!(ok, "{stderr}");
+    let tok = model::tokenizer::Tokenizer::from_file(&v.join("model/tokenizer.json")).unwrap();
+    let greedy: Vec<u32> = load_tensors(v.join("generate.safetensors"))["two_images.greedy"]
+        .to_dtype(DType::U32)
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    assert_eq!(
+        stdout.strip_suffix('\n').unwrap(),
+        tok.decode(&greedy, true).unwrap()
+    );
+    let got = load_tensors(&out);
+    let r = load_tensors(v.join("reference.safetensors"));
+    assert_eq!(
+        got["input_ids"].to_vec1::<i64>().unwrap(),
+        r["two_images.input_ids"].to_vec1::<i64>().unwrap()
+    );
+    assert!(max_abs_diff(&got["logits"], &r["two_images.logits"]) <= 1e-4);
+    // Audio and images together need a model with both towers.
+    let clip = fixtures().join("tiny/clips/tone.wav");
+    let (ok, _, stderr) = run(&["--audio", s(&clip)]);
+    assert!(!ok && stderr.contains("both towers"), "{stderr}");
+    // An unreadable image is named.
+    let bad = scratch("cli-generate-image-bad").join("notes.png");
+    std::fs::write(&bad, "not an image").unwrap();
+    let (ok, _, stderr) = eval(&[
+        "generate",
+        "--model",
+        v.join("model").to_str().unwrap(),
+        "--image",
+        bad.to_str().unwrap(),
+        "--prompt",
+        "x",
+    ]);
+    assert!(!ok && stderr.contains("notes.png"), "{stderr}");
 }
 
 #[test]

@@ -1,12 +1,68 @@
 //! Generation over a left-padded batch with an explicit KV cache: greedy, sampling
 //! (temperature, top-p, seeded) and beam search, stopping on every end id.
+//!
+//! Any model whose prompts run through the one [`Decoder`] generates here: it implements
+//! [`Generative::prefill`] (its prompts and their media → the filled cache, each row's
+//! validity and next position); every later step is the decoder's alone. A row's next
+//! position is one past the largest position its prompt used: the prompt's length for text and
+//! audio, less for M-RoPE prompts with images (transformers' `rope_deltas`).
 
-use candle_core::{DType, IndexOp, Tensor, D};
+use candle_core::{DType, Device, IndexOp, Tensor, D};
 use rng::Rng;
 
-use crate::decoder::{causal_mask, KvCache};
+use crate::decoder::{causal_mask, Decoder, KvCache};
 use crate::model::{Qwen2AudioModel, Sequence};
 use crate::{Error, Result};
+
+/// What [`Generative::prefill`] leaves for the steps after it.
+pub struct Prefilled {
+    /// The last position's logits [B, V], f32.
+    pub logits: Tensor,
+    /// Per row, which cached positions are real (false: left padding).
+    pub valid: Vec<Vec<bool>>,
+    /// Per row, the position of the first new token.
+    pub next_pos: Vec<u32>,
+}
+
+/// A model that generates through the one decoder.
+pub trait Generative {
+    /// One prompt with its media.
+    type Prompt;
+    fn decoder(&self) -> &Decoder;
+    fn device(&self) -> &Device;
+    /// The end ids used when the options name none.
+    fn eos_ids(&self) -> Vec<u32>;
+    /// Runs the (left-padded) prompts once, filling `cache`.
+    fn prefill(&self, prompts: &[Self::Prompt], cache: &mut KvCache) -> Result<Prefilled>;
+    /// A prompt's token count (an empty prompt is refused).
+    fn prompt_len(prompt: &Self::Prompt) -> usize;
+}
+
+impl Generative for Qwen2AudioModel {
+    type Prompt = Sequence;
+    fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+    fn device(&self) -> &Device {
+        Qwen2AudioModel::device(self)
+    }
+    fn eos_ids(&self) -> Vec<u32> {
+        Qwen2AudioModel::eos_ids(self)
+    }
+    fn prefill(&self, seqs: &[Sequence], cache: &mut KvCache) -> Result<Prefilled> {
+        let batch = self.batch(seqs)?;
+        let hidden = self.forward_hidden(&batch, Some(cache))?;
+        let t = hidden.dim(1)?;
+        Ok(Prefilled {
+            logits: self.decoder.logits(&hidden.i((.., t - 1, ..))?)?,
+            valid: batch.valid,
+            next_pos: seqs.iter().map(|s| s.ids.len() as u32).collect(),
+        })
+    }
+    fn prompt_len(prompt: &Sequence) -> usize {
+        prompt.ids.len()
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Strategy {
@@ -44,15 +100,15 @@ impl Default for GenerateOptions {
 }
 
 /// New tokens per sequence; a row that stopped ends with its end id.
-pub fn generate(
-    model: &Qwen2AudioModel,
-    seqs: &[Sequence],
+pub fn generate<M: Generative>(
+    model: &M,
+    seqs: &[M::Prompt],
     opts: &GenerateOptions,
 ) -> Result<Vec<Vec<u32>>> {
     if seqs.is_empty() {
         return Ok(vec![]);
     }
-    if seqs.iter().any(|s| s.ids.is_empty()) {
+    if seqs.iter().any(|s| M::prompt_len(s) == 0) {
         return Err(Error::Generation("an empty prompt".into()));
     }
     let eos = if opts.eos.is_empty() {
@@ -77,7 +133,8 @@ pub fn generate(
 
 /// State of a left-padded batch being decoded one token at a time.
 struct Stepper<'m> {
-    model: &'m Qwen2AudioModel,
+    decoder: &'m Decoder,
+    device: &'m Device,
     cache: KvCache,
     valid: Vec<Vec<bool>>,
     next_pos: Vec<u32>,
@@ -86,32 +143,30 @@ struct Stepper<'m> {
 
 impl<'m> Stepper<'m> {
     /// Runs the prompts; returns the stepper and the last position's logits [B, V] f32.
-    fn prefill(model: &'m Qwen2AudioModel, seqs: &[Sequence]) -> Result<(Self, Tensor)> {
-        let batch = model.batch(seqs)?;
-        let mut cache = KvCache::new(model.decoder.n_layers());
-        let hidden = model.forward_hidden(&batch, Some(&mut cache))?;
-        let t = hidden.dim(1)?;
-        let logits = model.decoder.logits(&hidden.i((.., t - 1, ..))?)?;
-        let next_pos = seqs.iter().map(|s| s.ids.len() as u32).collect();
-        let padded = batch.valid.iter().any(|r| r.iter().any(|v| !v));
+    fn prefill<M: Generative>(model: &'m M, seqs: &[M::Prompt]) -> Result<(Self, Tensor)> {
+        let mut cache = KvCache::new(model.decoder().n_layers());
+        let p = model.prefill(seqs, &mut cache)?;
+        let padded = p.valid.iter().any(|r| r.iter().any(|v| !v));
         Ok((
             Self {
-                model,
+                decoder: model.decoder(),
+                device: model.device(),
                 cache,
-                valid: batch.valid,
-                next_pos,
+                valid: p.valid,
+                next_pos: p.next_pos,
                 padded,
             },
-            logits,
+            p.logits,
         ))
     }
 
-    /// Feeds one token per row; returns logits [B, V] f32.
+    /// Feeds one token per row; returns logits [B, V] f32. (A decoder with M-RoPE takes these
+    /// text positions on all three axes.)
     fn step(&mut self, tokens: &[u32]) -> Result<Tensor> {
-        let dev = self.model.device();
+        let dev = self.device;
         let b = tokens.len();
         let ids = Tensor::from_vec(tokens.to_vec(), (b, 1), dev)?;
-        let embeds = self.model.decoder.embed(&ids)?;
+        let embeds = self.decoder.embed(&ids)?;
         let positions = Tensor::from_vec(self.next_pos.clone(), (b, 1), dev)?;
         for r in &mut self.valid {
             r.push(true);
@@ -122,21 +177,18 @@ impl<'m> Stepper<'m> {
         } else {
             None
         };
-        let hidden = self.model.decoder.forward(
-            &embeds,
-            &positions,
-            mask.as_ref(),
-            Some(&mut self.cache),
-        )?;
+        let hidden =
+            self.decoder
+                .forward(&embeds, &positions, mask.as_ref(), Some(&mut self.cache))?;
         for p in &mut self.next_pos {
             *p += 1;
         }
-        self.model.decoder.logits(&hidden.i((.., 0, ..))?)
+        self.decoder.logits(&hidden.i((.., 0, ..))?)
     }
 
     /// Reorders rows (beam search).
     fn select_rows(&mut self, rows: &[u32]) -> Result<()> {
-        let idx = Tensor::from_vec(rows.to_vec(), rows.len(), self.model.device())?;
+        let idx = Tensor::from_vec(rows.to_vec(), rows.len(), self.device)?;
         self.cache.select_rows(&idx)?;
         self.valid = rows
             .iter()
@@ -202,9 +254,9 @@ fn sample(logits: &[f32], temperature: f64, top_p: f64, rng: &mut Rng) -> u32 {
     probs[probs.len() - 1].0
 }
 
-fn sample_batch(
-    model: &Qwen2AudioModel,
-    seqs: &[Sequence],
+fn sample_batch<M: Generative>(
+    model: &M,
+    seqs: &[M::Prompt],
     opts: &GenerateOptions,
     eos: &[u32],
 ) -> Result<Vec<Vec<u32>>> {
@@ -248,9 +300,9 @@ fn sample_batch(
 /// Beam search for one prompt (the reference's `_beam_search`, `early_stopping=False`):
 /// scores are summed log-probabilities; a finished hypothesis scores
 /// `sum / generated_len^length_penalty`.
-fn beam_one(
-    model: &Qwen2AudioModel,
-    seq: &Sequence,
+fn beam_one<M: Generative>(
+    model: &M,
+    seq: &M::Prompt,
     opts: &GenerateOptions,
     eos: &[u32],
     k: usize,

@@ -5,16 +5,17 @@
 //! position is its place in the merged grid ([`rope_index`], the reference's
 //! `get_rope_index`).
 //!
-//! Not yet here (see the vision issue): videos, prompts from samples (`processor`), batched
-//! generation with `rope_deltas`, and the trainer/eval integration; this module is the
-//! inference path that the parity fixtures pin.
+//! Generation goes through `generate::generate` ([`Generative`]): the prefill here, every
+//! later step the decoder's. Not yet here (see the vision issue): videos, prompts from samples
+//! (`processor`), and the trainer/eval integration.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device, IndexOp, Tensor};
 use serde::Deserialize;
 
 use crate::checkpoint::ModelFiles;
 use crate::config::TextConfig;
-use crate::decoder::{causal_mask, Decoder};
+use crate::decoder::{causal_mask, Decoder, KvCache};
+use crate::generate::{Generative, Prefilled};
 use crate::lora::{AdapterSource, LoraWeights};
 use crate::model::splice;
 use crate::prompt::{expand, Media};
@@ -307,6 +308,54 @@ impl Qwen2VLModel {
         expand(&ids, self.config.image_token_id, &Media::IMAGE, &counts)
     }
 
+    /// Final hidden states [B, T, H] of the left-padded `prompts` (each with its images),
+    /// their validity, and each row's next position (one past the largest M-RoPE position it
+    /// used); fills `cache` if given.
+    pub fn forward_hidden(
+        &self,
+        prompts: &[VisualPrompt],
+        cache: Option<&mut KvCache>,
+    ) -> Result<(Tensor, Vec<Vec<bool>>, Vec<u32>)> {
+        let t = prompts.iter().map(|p| p.ids.len()).max().unwrap_or(0);
+        let b = prompts.len();
+        let pad = self.tokenizer.special.endoftext;
+        let merge = self.config.vision.spatial_merge_size;
+        let (mut ids, mut axes) = (Vec::with_capacity(b * t), [vec![], vec![], vec![]]);
+        let (mut valid, mut next_pos, mut features) = (Vec::new(), Vec::new(), Vec::new());
+        for p in prompts {
+            let n_pad = t - p.ids.len();
+            let pos = rope_index(&p.ids, &p.grids, &[], merge, &self.config)?;
+            ids.extend(std::iter::repeat_n(pad, n_pad).chain(p.ids.iter().copied()));
+            for (axis, row) in axes.iter_mut().zip(&pos) {
+                // The reference gives padded positions 1; they are masked out anyway.
+                axis.extend(std::iter::repeat_n(1, n_pad).chain(row.iter().copied()));
+            }
+            next_pos.push(pos.iter().flatten().copied().max().map_or(0, |m| m + 1));
+            valid.push(
+                std::iter::repeat_n(false, n_pad)
+                    .chain(std::iter::repeat_n(true, p.ids.len()))
+                    .collect(),
+            );
+            if let Some(px) = &p.pixel_values {
+                features.push(self.visual.forward(px, &p.grids)?);
+            }
+        }
+        let ids = Tensor::from_vec(ids, (b, t), &self.device)?;
+        let embeds = splice(
+            &self.decoder,
+            &ids,
+            self.config.image_token_id,
+            ("<|image_pad|>", "image"),
+            &features,
+        )?;
+        let positions = Tensor::from_vec(axes.concat(), (3, b, t), &self.device)?;
+        let mask = causal_mask(&valid, 0, t, &self.device)?;
+        let hidden = self
+            .decoder
+            .forward(&embeds, &positions, Some(&mask), cache)?;
+        Ok((hidden, valid, next_pos))
+    }
+
     /// Logits at every position [T, V] (f32) of one prompt whose images are `pixel_values`
     /// (the preprocessor's rows, every image's in prompt order) with patch grids `grids`.
     pub fn prompt_logits(
@@ -315,27 +364,54 @@ impl Qwen2VLModel {
         pixel_values: Option<&Tensor>,
         grids: &[[usize; 3]],
     ) -> Result<Tensor> {
-        let t = ids.len();
-        let ids_t = Tensor::from_vec(ids.to_vec(), (1, t), &self.device)?;
-        let features = match pixel_values {
-            Some(px) => vec![self.visual.forward(px, grids)?],
-            None => vec![],
+        let prompt = VisualPrompt {
+            ids: ids.to_vec(),
+            pixel_values: pixel_values.cloned(),
+            grids: grids.to_vec(),
         };
-        let embeds = splice(
-            &self.decoder,
-            &ids_t,
-            self.config.image_token_id,
-            ("<|image_pad|>", "image"),
-            &features,
-        )?;
-        let merge = self.config.vision.spatial_merge_size;
-        let pos = rope_index(ids, grids, &[], merge, &self.config)?;
-        let flat: Vec<u32> = pos.concat();
-        let positions = Tensor::from_vec(flat, (3, 1, t), &self.device)?;
-        let mask = causal_mask(&[vec![true; t]], 0, t, &self.device)?;
-        let hidden = self
-            .decoder
-            .forward(&embeds, &positions, Some(&mask), None)?;
+        let (hidden, _, _) = self.forward_hidden(std::slice::from_ref(&prompt), None)?;
         self.decoder.logits(&hidden.squeeze(0)?)
+    }
+
+    /// End-of-sequence ids: `<|im_end|>` and `<|endoftext|>`.
+    pub fn eos_ids(&self) -> Vec<u32> {
+        vec![
+            self.tokenizer.special.im_end,
+            self.tokenizer.special.endoftext,
+        ]
+    }
+}
+
+/// One prompt for [`Qwen2VLModel`]: ids with every `<|image_pad|>` expanded
+/// ([`Qwen2VLModel::prompt_ids`]), its images' patch rows in prompt order and their grids.
+#[derive(Debug, Clone)]
+pub struct VisualPrompt {
+    pub ids: Vec<u32>,
+    pub pixel_values: Option<Tensor>,
+    pub grids: Vec<[usize; 3]>,
+}
+
+impl Generative for Qwen2VLModel {
+    type Prompt = VisualPrompt;
+    fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+    fn device(&self) -> &Device {
+        &self.device
+    }
+    fn eos_ids(&self) -> Vec<u32> {
+        Qwen2VLModel::eos_ids(self)
+    }
+    fn prefill(&self, prompts: &[VisualPrompt], cache: &mut KvCache) -> Result<Prefilled> {
+        let (hidden, valid, next_pos) = self.forward_hidden(prompts, Some(cache))?;
+        let t = hidden.dim(1)?;
+        Ok(Prefilled {
+            logits: self.decoder.logits(&hidden.i((.., t - 1, ..))?)?,
+            valid,
+            next_pos,
+        })
+    }
+    fn prompt_len(prompt: &VisualPrompt) -> usize {
+        prompt.ids.len()
     }
 }

@@ -192,3 +192,47 @@ fn from_png_files_to_logits() {
     let d = max_abs_diff(&got, &r["two_images.logits"]);
     assert!(d <= 1e-4, "max |Δlogit| {d:e}");
 }
+
+/// Greedy generation with M-RoPE and the KV cache gives transformers' 20 tokens, one prompt
+/// at a time and both prompts in one left-padded batch
+/// (scripts/make_vision_generate_fixture.py).
+#[test]
+fn greedy_generation_equals_transformers() {
+    use model::generate::{generate, GenerateOptions};
+    use model::qwen2_vl::VisualPrompt;
+    let r = load_tensors(fixtures().join("vision/reference.safetensors"));
+    let g = load_tensors(fixtures().join("vision/generate.safetensors"));
+    let m = Qwen2VLModel::load(&files(), &Device::Cpu, DType::F32, &NoAdapters).unwrap();
+    let prompts: Vec<VisualPrompt> = PROMPTS
+        .iter()
+        .map(|(name, images)| {
+            let px: Vec<&Tensor> = images
+                .iter()
+                .map(|i| &r[&format!("{i}.pixel_values")])
+                .collect();
+            VisualPrompt {
+                ids: ids_of(&r[&format!("{name}.input_ids")]),
+                pixel_values: Some(Tensor::cat(&px, 0).unwrap()),
+                grids: images
+                    .iter()
+                    .map(|i| grid_of(&r[&format!("{i}.grid_thw")]))
+                    .collect(),
+            }
+        })
+        .collect();
+    let opts = GenerateOptions {
+        max_new_tokens: 20,
+        min_new_tokens: 20,
+        ..Default::default()
+    };
+    let want: Vec<Vec<u32>> = PROMPTS
+        .iter()
+        .map(|(name, _)| ids_of(&g[&format!("{name}.greedy")]))
+        .collect();
+    for (p, w) in prompts.iter().zip(&want) {
+        let got = generate(&m, std::slice::from_ref(p), &opts).unwrap();
+        assert_eq!(&got[0], w);
+    }
+    let batched = generate(&m, &prompts, &opts).unwrap();
+    assert_eq!(batched, want, "left-padded batch");
+}
