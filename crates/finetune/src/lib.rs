@@ -25,8 +25,10 @@ pub mod recipe;
 pub mod report;
 pub mod schedule;
 pub mod state;
+pub mod step;
 pub mod store;
 
 pub use config::Config;
 pub use error::{Error, Result};
-pub use recipe::{run, run_until, run_with, train_step, Outcome, Seams};
+pub use recipe::{run, run_until, run_with, Outcome};
+pub use step::{train_step, Seams};

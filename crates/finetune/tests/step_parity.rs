@@ -11,7 +11,7 @@ use finetune::adapters::{peft_key, TrainableLora};
 use finetune::config::{LoraScope, LoraSection};
 use finetune::optim::{AdamW, AdamWConfig};
 use finetune::params::Trainable;
-use finetune::recipe::{train_step, GradSync, Seams, StepSettings};
+use finetune::step::{train_step, GradSync, Seams, StepSettings};
 use model::lora::TargetModules;
 use model::prompt::Message;
 use model::Qwen2AudioModel;

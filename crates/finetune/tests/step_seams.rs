@@ -9,7 +9,7 @@ use finetune::config::LoraSection;
 use finetune::loss::label_loss;
 use finetune::optim::{AdamW, AdamWConfig};
 use finetune::params::Trainable;
-use finetune::recipe::{train_step, ExtraLoss, GradSync, Seams, StepSettings};
+use finetune::step::{train_step, ExtraLoss, GradSync, Seams, StepSettings};
 use model::prompt::Message;
 use model::Qwen2AudioModel;
 use processor::{example, Example};
@@ -100,7 +100,7 @@ impl ExtraLoss for SameAgain {
 fn step_with(
     extra: Option<&dyn ExtraLoss>,
     factor: usize,
-) -> (finetune::recipe::StepStats, Vec<Tensor>) {
+) -> (finetune::step::StepStats, Vec<Tensor>) {
     let tr = trainable();
     let mut opt = optimizer(tr.named_vars());
     let micro = examples(&tr.model);

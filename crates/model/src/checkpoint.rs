@@ -23,6 +23,18 @@ pub struct ModelFiles {
 }
 
 impl ModelFiles {
+    /// A tensor error met while building a model from these files, as an error naming the
+    /// checkpoint (a missing key or a wrong shape); other errors unchanged.
+    pub fn checkpoint_error(&self, e: Error) -> Error {
+        match e {
+            Error::Candle(c) => Error::Checkpoint {
+                path: self.dir.clone(),
+                msg: c.to_string(),
+            },
+            other => other,
+        }
+    }
+
     /// The weights, memory-mapped and cast to `dtype` on `device`, for building a model.
     pub fn var_builder(
         &self,

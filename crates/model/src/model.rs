@@ -84,13 +84,7 @@ impl Qwen2AudioModel {
             });
         }
         let (device, dtype) = (vb.device().clone(), vb.dtype());
-        let ctx = |e: Error| match e {
-            Error::Candle(c) => Error::Checkpoint {
-                path: files.dir.clone(),
-                msg: c.to_string(),
-            },
-            other => other,
-        };
+        let ctx = |e| files.checkpoint_error(e);
         let encoder = AudioEncoder::load(&config.audio_config, vb.pp("audio_tower"), adapters)
             .map_err(ctx)?;
         let projector = Linear::load(

@@ -273,13 +273,7 @@ impl Qwen2VLModel {
                 });
             }
         }
-        let ctx = |e: Error| match e {
-            Error::Candle(c) => Error::Checkpoint {
-                path: files.dir.clone(),
-                msg: c.to_string(),
-            },
-            other => other,
-        };
+        let ctx = |e| files.checkpoint_error(e);
         let prefix = checkpoint_prefix(&vb).ok_or_else(|| Error::Checkpoint {
             path: files.dir.clone(),
             msg: "no vision tower (visual.patch_embed.proj.weight)".into(),
