@@ -7,7 +7,7 @@ use candle_core::{DType, Device, Tensor};
 use model::lora::NoAdapters;
 use model::nn::Rotary;
 use model::qwen2_vl::{rope_index, Qwen2VLConfig, Qwen2VLModel};
-use testkit::{fixtures, load_tensors, max_abs, max_abs_diff};
+use testkit::{fixtures, load_tensors, max_abs, max_abs_diff, scratch};
 
 /// (prompt, its images in order)
 const PROMPTS: [(&str, &[&str]); 2] = [
@@ -235,4 +235,62 @@ fn greedy_generation_equals_transformers() {
     }
     let batched = generate(&m, &prompts, &opts).unwrap();
     assert_eq!(batched, want, "left-padded batch");
+}
+
+/// The hub checkpoints' flat `config.json` layout (Qwen2-VL-2B-Instruct's, as published, with
+/// `rope_scaling.type = "mrope"` and the tower's extra keys) reads as the nested one does.
+#[test]
+fn the_hubs_flat_config_layout_reads() {
+    let dir = scratch("qwen2-vl-flat-config");
+    let path = dir.join("config.json");
+    std::fs::write(
+        &path,
+        r#"{
+  "architectures": ["Qwen2VLForConditionalGeneration"], "attention_dropout": 0.0,
+  "bos_token_id": 151643, "eos_token_id": 151645, "vision_start_token_id": 151652,
+  "vision_end_token_id": 151653, "vision_token_id": 151654, "image_token_id": 151655,
+  "video_token_id": 151656, "hidden_act": "silu", "hidden_size": 1536,
+  "initializer_range": 0.02, "intermediate_size": 8960, "max_position_embeddings": 32768,
+  "max_window_layers": 28, "model_type": "qwen2_vl", "num_attention_heads": 12,
+  "num_hidden_layers": 28, "num_key_value_heads": 2, "rms_norm_eps": 1e-06,
+  "rope_theta": 1000000.0, "sliding_window": 32768, "tie_word_embeddings": true,
+  "torch_dtype": "bfloat16", "transformers_version": "4.41.2", "use_cache": true,
+  "use_sliding_window": false,
+  "vision_config": {"depth": 32, "embed_dim": 1280, "mlp_ratio": 4, "num_heads": 16,
+    "in_chans": 3, "hidden_size": 1536, "patch_size": 14, "spatial_merge_size": 2,
+    "spatial_patch_size": 14, "temporal_patch_size": 2},
+  "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]},
+  "vocab_size": 151936
+}"#,
+    )
+    .unwrap();
+    let c = Qwen2VLConfig::from_file(&path).unwrap();
+    assert_eq!(
+        (
+            c.text.hidden_size,
+            c.text.num_hidden_layers,
+            c.text.num_kv_heads()
+        ),
+        (1536, 28, 2)
+    );
+    assert_eq!(c.text.mrope_section(), Some(vec![16, 24, 24]));
+    assert!(c.tie_word_embeddings);
+    assert_eq!(
+        (c.vision.embed_dim, c.vision.depth, c.vision.hidden_size),
+        (1280, 32, 1536)
+    );
+    assert_eq!(
+        (c.image_token_id, c.video_token_id, c.vision_start_token_id),
+        (151_655, 151_656, 151_652)
+    );
+    // Sections that do not cover head_dim / 2 are refused, naming the file.
+    let bad = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("[16, 24, 24]", "[16, 24, 16]");
+    std::fs::write(&path, bad).unwrap();
+    let e = Qwen2VLConfig::from_file(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("config.json") && e.contains("mrope_section"),
+        "{e}"
+    );
 }
