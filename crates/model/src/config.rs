@@ -202,6 +202,17 @@ pub struct GenerationConfig {
     pub pad_token_id: Option<u32>,
 }
 
+impl GenerationConfig {
+    /// End-of-sequence ids: the file's, else `<|im_end|>` and `<|endoftext|>` (`special`).
+    pub fn eos_or(&self, special: &crate::tokenizer::SpecialIds) -> Vec<u32> {
+        if self.eos_token_id.is_empty() {
+            vec![special.im_end, special.endoftext]
+        } else {
+            self.eos_token_id.clone()
+        }
+    }
+}
+
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<u32>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]

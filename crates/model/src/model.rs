@@ -231,14 +231,7 @@ impl Qwen2AudioModel {
 
     /// End-of-sequence ids: `generation_config.json`'s, else `<|im_end|>` and `<|endoftext|>`.
     pub fn eos_ids(&self) -> Vec<u32> {
-        if self.generation.eos_token_id.is_empty() {
-            vec![
-                self.tokenizer.special.im_end,
-                self.tokenizer.special.endoftext,
-            ]
-        } else {
-            self.generation.eos_token_id.clone()
-        }
+        self.generation.eos_or(&self.tokenizer.special)
     }
 }
 

@@ -13,7 +13,7 @@ use candle_core::{DType, Device, IndexOp, Tensor};
 use serde::Deserialize;
 
 use crate::checkpoint::ModelFiles;
-use crate::config::TextConfig;
+use crate::config::{GenerationConfig, TextConfig};
 use crate::decoder::{causal_mask, Decoder, KvCache};
 use crate::generate::{Generative, Prefilled};
 use crate::lora::{AdapterSource, LoraWeights};
@@ -228,9 +228,10 @@ impl AdapterSource for ModulePaths<'_> {
     }
 }
 
-/// The Qwen2-VL network: vision tower + the one decoder, and its tokenizer.
+/// The Qwen2-VL network: vision tower + the one decoder, its tokenizer and generation config.
 pub struct Qwen2VLModel {
     pub config: Qwen2VLConfig,
+    pub generation: GenerationConfig,
     pub tokenizer: Tokenizer,
     pub visual: VisionTower,
     pub decoder: Decoder,
@@ -261,6 +262,10 @@ impl Qwen2VLModel {
         let vb = files.var_builder(dtype, device)?;
         let config = Qwen2VLConfig::from_file(&files.config)?;
         let tokenizer = Tokenizer::from_file(&files.tokenizer)?;
+        let generation = match &files.generation_config {
+            Some(p) => GenerationConfig::from_file_or_default(p)?,
+            None => GenerationConfig::default(),
+        };
         for (tok, id) in [
             ("<|image_pad|>", config.image_token_id),
             ("<|video_pad|>", config.video_token_id),
@@ -283,6 +288,7 @@ impl Qwen2VLModel {
             Decoder::load(&config.text, config.tie_word_embeddings, vb, adapters).map_err(ctx)?;
         Ok(Self {
             config,
+            generation,
             tokenizer,
             visual,
             decoder,
@@ -367,12 +373,9 @@ impl Qwen2VLModel {
         self.decoder.logits(&hidden.squeeze(0)?)
     }
 
-    /// End-of-sequence ids: `<|im_end|>` and `<|endoftext|>`.
+    /// End-of-sequence ids: `generation_config.json`'s, else `<|im_end|>` and `<|endoftext|>`.
     pub fn eos_ids(&self) -> Vec<u32> {
-        vec![
-            self.tokenizer.special.im_end,
-            self.tokenizer.special.endoftext,
-        ]
+        self.generation.eos_or(&self.tokenizer.special)
     }
 }
 

@@ -294,3 +294,26 @@ fn the_hubs_flat_config_layout_reads() {
         "{e}"
     );
 }
+
+/// In bf16 (weights and activations; RoPE, attention softmax and the tower's rotary in f32)
+/// the image prompt's logits stay close to the f32 reference.
+#[test]
+fn bf16_image_prompt_logits_stay_close() {
+    let r = load_tensors(fixtures().join("vision/reference.safetensors"));
+    let m = Qwen2VLModel::load(&files(), &Device::Cpu, DType::BF16, &NoAdapters).unwrap();
+    let ids = ids_of(&r["one_image.input_ids"]);
+    let got = m
+        .prompt_logits(
+            &ids,
+            Some(&r["wide.pixel_values"]),
+            &[grid_of(&r["wide.grid_thw"])],
+        )
+        .unwrap();
+    let want = &r["one_image.logits"];
+    let d = max_abs_diff(&got, want);
+    eprintln!(
+        "bf16: max |Δlogit| {d:.2e} at logit scale {:.2}",
+        max_abs(want)
+    );
+    assert!(d <= 2e-2, "max |Δlogit| {d:e}");
+}
