@@ -3,10 +3,12 @@
 //! two-image prompt equal the reference's at every position (the vision tower, the splicing
 //! at `<|image_pad|>` and M-RoPE in the one Qwen2 decoder).
 
+use std::collections::HashMap;
+
 use candle_core::{DType, Device, Tensor};
 use model::lora::NoAdapters;
 use model::nn::Rotary;
-use model::qwen2_vl::{rope_index, Qwen2VLConfig, Qwen2VLModel};
+use model::qwen2_vl::{rope_index, Qwen2VLConfig, Qwen2VLModel, VisualPrompt};
 use testkit::{fixtures, load_tensors, max_abs, max_abs_diff, scratch};
 
 /// (prompt, its images in order)
@@ -24,6 +26,34 @@ fn grid_of(t: &Tensor) -> [usize; 3] {
     [v[0] as usize, v[1] as usize, v[2] as usize]
 }
 
+/// The patch grids of fixture images, in order.
+fn grids_of(r: &HashMap<String, Tensor>, images: &[&str]) -> Vec<[usize; 3]> {
+    images
+        .iter()
+        .map(|i| grid_of(&r[&format!("{i}.grid_thw")]))
+        .collect()
+}
+
+/// Fixture prompt `name` with its images: the reference's ids, patches (concatenated in
+/// order) and grids.
+fn prompt_of(r: &HashMap<String, Tensor>, name: &str, images: &[&str]) -> VisualPrompt {
+    let px: Vec<&Tensor> = images
+        .iter()
+        .map(|i| &r[&format!("{i}.pixel_values")])
+        .collect();
+    VisualPrompt {
+        ids: ids_of(&r[&format!("{name}.input_ids")]),
+        pixel_values: Some(Tensor::cat(&px, 0).unwrap()),
+        grids: grids_of(r, images),
+    }
+}
+
+/// Logits of a fixture prompt.
+fn logits_of(m: &Qwen2VLModel, p: &VisualPrompt) -> Tensor {
+    m.prompt_logits(&p.ids, p.pixel_values.as_ref(), &p.grids)
+        .unwrap()
+}
+
 fn files() -> model::checkpoint::ModelFiles {
     model::checkpoint::resolve(fixtures().join("vision/model").to_str().unwrap()).unwrap()
 }
@@ -33,12 +63,8 @@ fn rope_index_equals_get_rope_index() {
     let r = load_tensors(fixtures().join("vision/reference.safetensors"));
     let cfg = Qwen2VLConfig::from_file(&files().config).unwrap();
     for (name, images) in PROMPTS {
-        let ids = ids_of(&r[&format!("{name}.input_ids")]);
-        let grids: Vec<[usize; 3]> = images
-            .iter()
-            .map(|i| grid_of(&r[&format!("{i}.grid_thw")]))
-            .collect();
-        let pos = rope_index(&ids, &grids, &[], cfg.vision.spatial_merge_size, &cfg).unwrap();
+        let p = prompt_of(&r, name, images);
+        let pos = rope_index(&p.ids, &p.grids, &[], cfg.vision.spatial_merge_size, &cfg).unwrap();
         let want: Vec<Vec<i64>> = r[&format!("{name}.position_ids")].to_vec2().unwrap();
         for axis in 0..3 {
             let got: Vec<i64> = pos[axis].iter().map(|&x| x as i64).collect();
@@ -70,17 +96,7 @@ fn image_prompt_logits_equal_transformers() {
     let m = Qwen2VLModel::load(&files(), &Device::Cpu, DType::F32, &NoAdapters).unwrap();
     let mut worst: f64 = 0.0;
     for (name, images) in PROMPTS {
-        let ids = ids_of(&r[&format!("{name}.input_ids")]);
-        let px: Vec<&Tensor> = images
-            .iter()
-            .map(|i| &r[&format!("{i}.pixel_values")])
-            .collect();
-        let px = Tensor::cat(&px, 0).unwrap();
-        let grids: Vec<[usize; 3]> = images
-            .iter()
-            .map(|i| grid_of(&r[&format!("{i}.grid_thw")]))
-            .collect();
-        let got = m.prompt_logits(&ids, Some(&px), &grids).unwrap();
+        let got = logits_of(&m, &prompt_of(&r, name, images));
         let want = &r[&format!("{name}.logits")];
         let d = max_abs_diff(&got, want);
         eprintln!(
@@ -124,10 +140,7 @@ fn image_prompts_tokenise_as_the_reference_processor() {
             true,
         );
         assert_eq!(templated, case["templated"].as_str().unwrap(), "{name}");
-        let grids: Vec<[usize; 3]> = images
-            .iter()
-            .map(|i| grid_of(&r[&format!("{i}.grid_thw")]))
-            .collect();
+        let grids = grids_of(&r, images);
         let ids = m.prompt_ids(&templated, &grids).unwrap();
         assert_eq!(ids, ids_of(&r[&format!("{name}.input_ids")]), "{name}");
         let e = m
@@ -152,14 +165,7 @@ fn a_peft_adapter_gives_pefts_logits() {
         Some(&fixtures().join("vision/adapter")),
     )
     .unwrap();
-    let ids = ids_of(&r["one_image.input_ids"]);
-    let got = m
-        .prompt_logits(
-            &ids,
-            Some(&r["wide.pixel_values"]),
-            &[grid_of(&r["wide.grid_thw"])],
-        )
-        .unwrap();
+    let got = logits_of(&m, &prompt_of(&r, "one_image", &["wide"]));
     let d = max_abs_diff(&got, want);
     eprintln!(
         "adapter: max |Δlogit| {d:.2e}; the adapter moves them by {:.2e}",
@@ -199,26 +205,12 @@ fn from_png_files_to_logits() {
 #[test]
 fn greedy_generation_equals_transformers() {
     use model::generate::{generate, GenerateOptions};
-    use model::qwen2_vl::VisualPrompt;
     let r = load_tensors(fixtures().join("vision/reference.safetensors"));
     let g = load_tensors(fixtures().join("vision/generate.safetensors"));
     let m = Qwen2VLModel::load(&files(), &Device::Cpu, DType::F32, &NoAdapters).unwrap();
     let prompts: Vec<VisualPrompt> = PROMPTS
         .iter()
-        .map(|(name, images)| {
-            let px: Vec<&Tensor> = images
-                .iter()
-                .map(|i| &r[&format!("{i}.pixel_values")])
-                .collect();
-            VisualPrompt {
-                ids: ids_of(&r[&format!("{name}.input_ids")]),
-                pixel_values: Some(Tensor::cat(&px, 0).unwrap()),
-                grids: images
-                    .iter()
-                    .map(|i| grid_of(&r[&format!("{i}.grid_thw")]))
-                    .collect(),
-            }
-        })
+        .map(|(name, images)| prompt_of(&r, name, images))
         .collect();
     let opts = GenerateOptions {
         max_new_tokens: 20,
@@ -301,14 +293,7 @@ fn the_hubs_flat_config_layout_reads() {
 fn bf16_image_prompt_logits_stay_close() {
     let r = load_tensors(fixtures().join("vision/reference.safetensors"));
     let m = Qwen2VLModel::load(&files(), &Device::Cpu, DType::BF16, &NoAdapters).unwrap();
-    let ids = ids_of(&r["one_image.input_ids"]);
-    let got = m
-        .prompt_logits(
-            &ids,
-            Some(&r["wide.pixel_values"]),
-            &[grid_of(&r["wide.grid_thw"])],
-        )
-        .unwrap();
+    let got = logits_of(&m, &prompt_of(&r, "one_image", &["wide"]));
     let want = &r["one_image.logits"];
     let d = max_abs_diff(&got, want);
     eprintln!(
