@@ -178,6 +178,8 @@ fn ac_line(id: String, audio: String, captions: Vec<String>) -> NativeLine {
         id: Some(id),
         task: Task::Ac,
         audio: vec![audio],
+        images: Vec::new(),
+        videos: Vec::new(),
         prompt: None,
         system: None,
         target: captions.next().unwrap_or_default(),

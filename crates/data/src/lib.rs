@@ -4,7 +4,8 @@
 //! It knows nothing of tensors and nothing of tokenizers: samples are paths, prompts and
 //! captions; features are the `audio` crate's plain `Vec<f32>`s.
 //!
-//! * [`manifest`]: JSONL manifests (native and ms-swift / LLaMA-Factory forms) → [`Sample`]s.
+//! * [`manifest`]: JSONL manifests (native and ms-swift / LLaMA-Factory forms) → [`Sample`]s
+//!   (audio clips, images, videos, prompt, target).
 //! * [`convert`]: AudioCaps and Clotho caption CSVs → native AC lines.
 //! * [`pairs`]: (before, after) pairs by add / remove / replace edits with ADC and ACC targets.
 //! * [`mixture`]: a seeded, resumable sampler over several task datasets.
@@ -31,4 +32,4 @@ pub use manifest::{
 };
 pub use mixture::{Draw, MixtureSampler, MixtureState, TaskSource};
 pub use pairs::{plan_pairs, render_pair, Clip, Edit, EditKind, PairConfig, PairPlan};
-pub use task::{PromptPart, Prompts, Task};
+pub use task::{MediaCounts, MediaKind, PromptPart, Prompts, Task};

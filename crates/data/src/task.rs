@@ -7,6 +7,103 @@ use serde::{Deserialize, Serialize};
 
 /// The tag that marks where a clip goes in a prompt (ms-swift / LLaMA-Factory convention).
 pub const AUDIO_TAG: &str = "<audio>";
+/// The tag that marks where an image goes in a prompt (ms-swift / LLaMA-Factory convention).
+pub const IMAGE_TAG: &str = "<image>";
+/// The tag that marks where a video goes in a prompt (ms-swift / LLaMA-Factory convention).
+pub const VIDEO_TAG: &str = "<video>";
+
+/// A kind of media input of a sample. [`MediaKind::ALL`] is the order in which inputs of
+/// kinds without tags in the prompt are placed before the text (see [`split_prompt_media`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MediaKind {
+    Audio,
+    Image,
+    Video,
+}
+
+impl MediaKind {
+    /// Every kind, in placement order: audio, images, videos.
+    pub const ALL: [MediaKind; 3] = [MediaKind::Audio, MediaKind::Image, MediaKind::Video];
+
+    /// The prompt tag of this kind: [`AUDIO_TAG`], [`IMAGE_TAG`] or [`VIDEO_TAG`].
+    pub fn tag(self) -> &'static str {
+        match self {
+            MediaKind::Audio => AUDIO_TAG,
+            MediaKind::Image => IMAGE_TAG,
+            MediaKind::Video => VIDEO_TAG,
+        }
+    }
+
+    /// The singular noun used in messages: `"audio"`, `"image"`, `"video"`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            MediaKind::Audio => "audio",
+            MediaKind::Image => "image",
+            MediaKind::Video => "video",
+        }
+    }
+
+    /// The native manifest key of this kind's files (also [`crate::manifest::missing_media`]'s
+    /// field names): `"audio"`, `"images"`, `"videos"`.
+    pub fn native_key(self) -> &'static str {
+        match self {
+            MediaKind::Audio => "audio",
+            MediaKind::Image => "images",
+            MediaKind::Video => "videos",
+        }
+    }
+
+    /// The ms-swift / LLaMA-Factory key of this kind's files: `"audios"`, `"images"`,
+    /// `"videos"`.
+    pub fn chat_key(self) -> &'static str {
+        match self {
+            MediaKind::Audio => "audios",
+            MediaKind::Image => "images",
+            MediaKind::Video => "videos",
+        }
+    }
+
+    /// Input `index` (0-based, within this kind) as a prompt part.
+    pub fn part(self, index: usize) -> PromptPart {
+        match self {
+            MediaKind::Audio => PromptPart::Audio(index),
+            MediaKind::Image => PromptPart::Image(index),
+            MediaKind::Video => PromptPart::Video(index),
+        }
+    }
+}
+
+/// How many inputs of each kind a sample has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct MediaCounts {
+    pub audio: usize,
+    pub images: usize,
+    pub videos: usize,
+}
+
+impl MediaCounts {
+    /// Audio clips only.
+    pub fn audio(n: usize) -> Self {
+        Self {
+            audio: n,
+            ..Self::default()
+        }
+    }
+
+    /// The count of `kind`.
+    pub fn get(&self, kind: MediaKind) -> usize {
+        match kind {
+            MediaKind::Audio => self.audio,
+            MediaKind::Image => self.images,
+            MediaKind::Video => self.videos,
+        }
+    }
+
+    /// All inputs together.
+    pub fn total(&self) -> usize {
+        self.audio + self.images + self.videos
+    }
+}
 
 /// What a sample trains or evaluates.
 ///
@@ -127,29 +224,55 @@ impl Prompts {
     }
 }
 
-/// One piece of a user turn: clip `i` of the sample (0-based), or text.
+/// One piece of a user turn: clip, image or video `i` of the sample (0-based within its
+/// kind), or text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PromptPart {
     Audio(usize),
+    Image(usize),
+    Video(usize),
     Text(String),
+}
+
+/// The number of `kind`'s tags ([`MediaKind::tag`]) in `text`.
+pub fn count_tags(text: &str, kind: MediaKind) -> usize {
+    text.matches(kind.tag()).count()
 }
 
 /// The number of [`AUDIO_TAG`]s in `text`.
 pub fn count_audio_tags(text: &str) -> usize {
-    text.matches(AUDIO_TAG).count()
+    count_tags(text, MediaKind::Audio)
+}
+
+/// The number of tags of each kind in `text`.
+pub fn count_media_tags(text: &str) -> MediaCounts {
+    MediaCounts {
+        audio: count_tags(text, MediaKind::Audio),
+        images: count_tags(text, MediaKind::Image),
+        videos: count_tags(text, MediaKind::Video),
+    }
+}
+
+/// Splits a prompt with audio clips only into the user turn's parts:
+/// [`split_prompt_media`] with `n_audio` clips and no images or videos.
+pub fn split_prompt(prompt: &str, n_audio: usize) -> Vec<PromptPart> {
+    split_prompt_media(prompt, MediaCounts::audio(n_audio))
 }
 
 /// Splits a prompt into the user turn's parts.
 ///
-/// * Without `<audio>` tags: every clip first, then the text (the layout of the reference's
-///   examples and of `model::prompt::Message::user_with_audio`).
-/// * With tags: clips go where the tags are, in order. The caller has checked that the tag
-///   count equals `n_audio` (the manifest reader does).
+/// * A kind with tags in the prompt (`<audio>`, `<image>`, `<video>`): its inputs go where
+///   its tags are, in order. The caller has checked that the tag count equals the kind's
+///   count (the manifest reader and [`crate::Sample::user_parts`] do); each tag is placed
+///   whatever the count.
+/// * A kind without tags: all its inputs come first, before the text, in the order audio,
+///   images, videos (the layout of the reference processors' examples, which put the media
+///   before the question, and of `model::prompt::Message::user_with_audio`).
 ///
 /// Text pieces are trimmed of surrounding whitespace and empty pieces are dropped: the chat
 /// template already ends each clip with a newline.
-pub fn split_prompt(prompt: &str, n_audio: usize) -> Vec<PromptPart> {
+pub fn split_prompt_media(prompt: &str, counts: MediaCounts) -> Vec<PromptPart> {
     let mut parts = Vec::new();
     let push_text = |parts: &mut Vec<PromptPart>, t: &str| {
         let t = t.trim();
@@ -157,18 +280,28 @@ pub fn split_prompt(prompt: &str, n_audio: usize) -> Vec<PromptPart> {
             parts.push(PromptPart::Text(t.to_string()));
         }
     };
-    if count_audio_tags(prompt) == 0 {
-        parts.extend((0..n_audio).map(PromptPart::Audio));
-        push_text(&mut parts, prompt);
-        return parts;
-    }
-    for (k, piece) in prompt.split(AUDIO_TAG).enumerate() {
-        if k > 0 {
-            parts.push(PromptPart::Audio(k - 1));
+    for kind in MediaKind::ALL {
+        if count_tags(prompt, kind) == 0 {
+            parts.extend((0..counts.get(kind)).map(|i| kind.part(i)));
         }
-        push_text(&mut parts, piece);
     }
-    parts
+    let mut next = [0usize; MediaKind::ALL.len()];
+    let mut rest = prompt;
+    loop {
+        let first = MediaKind::ALL
+            .iter()
+            .filter_map(|&k| rest.find(k.tag()).map(|at| (at, k)))
+            .min();
+        let Some((at, kind)) = first else {
+            push_text(&mut parts, rest);
+            return parts;
+        };
+        push_text(&mut parts, &rest[..at]);
+        let slot = &mut next[kind as usize];
+        parts.push(kind.part(*slot));
+        *slot += 1;
+        rest = &rest[at + kind.tag().len()..];
+    }
 }
 
 #[cfg(test)]
@@ -244,5 +377,59 @@ mod tests {
                 Text("differ how?".into())
             ]
         );
+    }
+
+    #[test]
+    fn split_prompt_places_every_kind() {
+        use PromptPart::*;
+        let counts = MediaCounts {
+            audio: 1,
+            images: 2,
+            videos: 1,
+        };
+        // No tags: audio, images, videos, then the text.
+        assert_eq!(
+            split_prompt_media("What is shown?", counts),
+            vec![
+                Audio(0),
+                Image(0),
+                Image(1),
+                Video(0),
+                Text("What is shown?".into())
+            ]
+        );
+        // Tags anywhere, kinds interleaved.
+        assert_eq!(
+            split_prompt_media("<image>A<video> B <audio>C<image>", counts),
+            vec![
+                Image(0),
+                Text("A".into()),
+                Video(0),
+                Text("B".into()),
+                Audio(0),
+                Text("C".into()),
+                Image(1)
+            ]
+        );
+        // Untagged kinds come first, tagged ones where their tags are.
+        assert_eq!(
+            split_prompt_media("Compare <image> and <image>.", counts),
+            vec![
+                Audio(0),
+                Video(0),
+                Text("Compare".into()),
+                Image(0),
+                Text("and".into()),
+                Image(1),
+                Text(".".into())
+            ]
+        );
+        // An empty prompt is the media alone.
+        assert_eq!(
+            split_prompt_media("", MediaCounts::audio(1)),
+            vec![Audio(0)]
+        );
+        assert_eq!(count_media_tags("<image><audio><image>x<video>"), counts);
+        assert_eq!(MediaCounts::audio(3).total(), 3);
     }
 }

@@ -3,7 +3,7 @@
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use data::manifest::{missing_audio, read_manifest_from, to_jsonl};
+use data::manifest::{missing_audio, missing_media, read_manifest_from, to_jsonl};
 use data::{read_manifest, write_manifest, Error, OnBad, PromptPart, Prompts, ReadOptions, Task};
 
 fn read(text: &str, opts: &ReadOptions) -> data::Result<(Vec<data::Sample>, Vec<data::Skipped>)> {
@@ -161,7 +161,7 @@ fn errors_name_file_line_and_field() {
             "id",
         ),
     ];
-    for (text, line, field) in cases {
+    for (text, line, field) in cases.iter().chain(MEDIA_ERRORS) {
         let e = err(text);
         let (l, f, msg) = where_(&e);
         assert_eq!((l, f.as_str()), (*line, *field), "{text} -> {msg}");
@@ -248,4 +248,365 @@ fn write_then_read_roundtrip_and_missing_files() {
     );
     let e = read_manifest(&dir.path().join("nope.jsonl"), OnBad::Skip).unwrap_err();
     assert!(matches!(e, Error::Io { .. }), "{e}");
+}
+
+/// Errors of lines with images and videos: (line text, line, field).
+const MEDIA_ERRORS: &[(&str, usize, &str)] = &[
+    // No media at all (native: named `audio`; ms-swift: `audios`).
+    (
+        r#"{"task": "ac", "audio": null, "target": "x"}"#,
+        1,
+        "audio",
+    ),
+    (
+        r#"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "x"}], "task": "ac"}"#,
+        1,
+        "audios",
+    ),
+    // Empty lists where given, even beside other media.
+    (
+        r#"{"task": "ac", "images": [], "target": "x"}"#,
+        1,
+        "images",
+    ),
+    (
+        r#"{"task": "ac", "audio": "a", "videos": [], "target": "x"}"#,
+        1,
+        "videos",
+    ),
+    (
+        r#"{"messages": [{"role": "user", "content": "<audio>"}, {"role": "assistant", "content": "x"}], "audios": ["a"], "images": [], "task": "ac"}"#,
+        1,
+        "images",
+    ),
+    // Bad entries.
+    (
+        r#"{"task": "ac", "images": ["a.png", 3], "target": "x"}"#,
+        1,
+        "images[1]",
+    ),
+    (
+        r#"{"task": "ac", "videos": ["  "], "target": "x"}"#,
+        1,
+        "videos[0]",
+    ),
+    (
+        r#"{"task": "ac", "images": {"a": 1}, "target": "x"}"#,
+        1,
+        "images",
+    ),
+    // Unknown keys: the chat form's `audios` is not a native key, nor `image`.
+    (
+        r#"{"task": "ac", "image": "a.png", "target": "x"}"#,
+        1,
+        "image",
+    ),
+    (
+        r#"{"messages": [{"role": "user", "content": "<image>"}, {"role": "assistant", "content": "x"}], "image": ["a"], "task": "ac"}"#,
+        1,
+        "image",
+    ),
+    // Tags in a turn other than the user's.
+    (
+        r#"{"messages": [{"role": "system", "content": "See <image>"}, {"role": "user", "content": "<image>"}, {"role": "assistant", "content": "x"}], "images": ["a"], "task": "ac"}"#,
+        1,
+        "messages[0].content",
+    ),
+    (
+        r#"{"messages": [{"role": "user", "content": "<video>"}, {"role": "assistant", "content": "x <video>"}], "videos": ["a"], "task": "ac"}"#,
+        1,
+        "messages[1].content",
+    ),
+];
+
+/// Lines whose tag counts do not fit their files: (line text, field, the message's words).
+const TAG_ERRORS: &[(&str, &str, &str)] = &[
+    // Native: per kind, none or one per file.
+    (
+        r#"{"task": "ac", "images": ["a.png", "b.png"], "prompt": "<image> and?", "target": "x"}"#,
+        "prompt",
+        "1 <image> tag(s) for 2 image file(s)",
+    ),
+    (
+        r#"{"task": "ac", "audio": "a.wav", "prompt": "<audio><video>", "target": "x"}"#,
+        "prompt",
+        "1 <video> tag(s) for 0 video file(s)",
+    ),
+    (
+        r#"{"task": "ac", "audio": "a.wav", "videos": "v.mp4", "prompt": "<audio><video><video>", "target": "x"}"#,
+        "prompt",
+        "2 <video> tag(s) for 1 video file(s)",
+    ),
+    (
+        r#"{"task": "ac", "audio": ["a.wav", "b.wav"], "images": "i.png", "prompt": "<image><audio>", "target": "x"}"#,
+        "prompt",
+        "1 <audio> tag(s) for 2 audio file(s)",
+    ),
+    // ms-swift: exactly one per file, for every kind.
+    (
+        r#"{"messages": [{"role": "user", "content": "<audio> What is shown?"}, {"role": "assistant", "content": "x"}], "audios": ["a"], "images": ["i"], "task": "ac"}"#,
+        "messages[0].content",
+        "0 <image> tag(s) for 1 image file(s)",
+    ),
+    (
+        r#"{"messages": [{"role": "user", "content": "<image><image>"}, {"role": "assistant", "content": "x"}], "images": ["i"], "task": "ac"}"#,
+        "messages[0].content",
+        "2 <image> tag(s) for 1 image file(s)",
+    ),
+    (
+        r#"{"messages": [{"role": "user", "content": "<video>"}, {"role": "assistant", "content": "x"}], "videos": ["v1", "v2"], "task": "ac"}"#,
+        "messages[0].content",
+        "1 <video> tag(s) for 2 video file(s)",
+    ),
+    (
+        r#"{"messages": [{"role": "user", "content": "<image><audio>"}, {"role": "assistant", "content": "x"}], "images": ["i"], "task": "ac"}"#,
+        "messages[0].content",
+        "1 <audio> tag(s) for 0 audio file(s)",
+    ),
+];
+
+#[test]
+fn tag_count_errors_name_tag_counts_and_field() {
+    for (text, field, words) in TAG_ERRORS {
+        let e = err(text);
+        let (l, f, msg) = where_(&e);
+        assert_eq!((l, f.as_str()), (1, *field), "{text} -> {msg}");
+        assert!(
+            msg.starts_with(&format!("/m/train.jsonl:1: field `{field}`: ")),
+            "{msg}"
+        );
+        assert!(msg.contains(words), "{text} -> {msg}");
+    }
+    // The empty-list and no-media messages say what is wrong.
+    let e = err(r#"{"task": "ac", "images": [], "target": "x"}"#).to_string();
+    assert!(e.contains("the list is empty"), "{e}");
+    let e = err(r#"{"task": "ac", "target": "x"}"#).to_string();
+    assert!(
+        e.contains("no media") && e.contains("audio, images, videos"),
+        "{e}"
+    );
+}
+
+#[test]
+fn native_lines_with_images_and_videos() {
+    use PromptPart::*;
+    let text = r#"{"task": "vqa", "images": "cat.png", "prompt": "What is it?", "target": "a cat"}
+{"task": "vqa", "videos": ["v/a.mp4", "/abs/b.mp4"], "prompt": "Compare <video> with <video>.", "target": "faster"}
+{"task": "avqa", "audio": "a.wav", "images": ["x.png", "y.png"], "prompt": "Which picture makes this sound?", "target": "the first"}
+{"task": "avqa", "audio": "a.wav", "images": ["x.png", "y.png"], "videos": "z.mp4", "prompt": "Is <image> or <image> the source?", "target": "the second"}
+{"task": "ac", "audio": "a.wav", "images": "p.png", "prompt": "Hear <audio>, see <image>: match?", "target": "yes"}
+"#;
+    let (s, skipped) = read(text, &ReadOptions::default()).unwrap();
+    assert!(skipped.is_empty());
+    let prompts = Prompts::default();
+    // Images only, no tags: the image first.
+    assert!(s[0].audio.is_empty() && s[0].videos.is_empty());
+    assert_eq!(s[0].images, vec![PathBuf::from("/m/cat.png")]);
+    assert_eq!(s[0].task, Task::Custom("vqa".into()));
+    assert_eq!(
+        s[0].user_parts(&prompts).unwrap(),
+        vec![Image(0), Text("What is it?".into())]
+    );
+    // Videos at their tags, paths resolved like audio.
+    assert_eq!(
+        s[1].videos,
+        vec![PathBuf::from("/m/v/a.mp4"), PathBuf::from("/abs/b.mp4")]
+    );
+    assert_eq!(
+        s[1].user_parts(&prompts).unwrap(),
+        vec![
+            Text("Compare".into()),
+            Video(0),
+            Text("with".into()),
+            Video(1),
+            Text(".".into())
+        ]
+    );
+    // Audio and images without tags: audio, images, then the text.
+    assert_eq!(s[2].audio, vec![PathBuf::from("/m/a.wav")]);
+    assert_eq!(
+        s[2].user_parts(&prompts).unwrap(),
+        vec![
+            Audio(0),
+            Image(0),
+            Image(1),
+            Text("Which picture makes this sound?".into())
+        ]
+    );
+    // Images tagged, audio and video not: the untagged kinds first (audio, then video).
+    assert_eq!(
+        s[3].user_parts(&prompts).unwrap(),
+        vec![
+            Audio(0),
+            Video(0),
+            Text("Is".into()),
+            Image(0),
+            Text("or".into()),
+            Image(1),
+            Text("the source?".into())
+        ]
+    );
+    let c = s[3].media_counts();
+    assert_eq!((c.audio, c.images, c.videos, c.total()), (1, 2, 1, 4));
+    // Both kinds tagged.
+    assert_eq!(
+        s[4].user_parts(&prompts).unwrap(),
+        vec![
+            Text("Hear".into()),
+            Audio(0),
+            Text(", see".into()),
+            Image(0),
+            Text(": match?".into())
+        ]
+    );
+}
+
+#[test]
+fn swift_lines_with_images_and_videos() {
+    use PromptPart::*;
+    let text = r#"{"messages": [{"role": "user", "content": "<image>What is this?"}, {"role": "assistant", "content": "A cat."}], "images": ["cat.png"]}
+{"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "Does <audio> fit <image>?"}, {"role": "assistant", "content": "Yes."}], "audios": ["a.wav"], "images": ["b.jpg"], "id": "m"}
+{"messages": [{"role": "user", "content": "<video><image> Same scene?"}, {"role": "assistant", "content": "No."}], "videos": "v.mp4", "images": ["i.png"]}
+"#;
+    let opts = ReadOptions {
+        on_bad: OnBad::Error,
+        default_task: Some(Task::Custom("vqa".into())),
+    };
+    let (s, _) = read(text, &opts).unwrap();
+    let prompts = Prompts::default();
+    assert_eq!(s[0].images, vec![PathBuf::from("/m/cat.png")]);
+    assert!(s[0].audio.is_empty());
+    assert_eq!(s[0].target, "A cat.");
+    assert_eq!(
+        s[0].user_parts(&prompts).unwrap(),
+        vec![Image(0), Text("What is this?".into())]
+    );
+    assert_eq!(s[1].id, "m");
+    assert_eq!(s[1].system.as_deref(), Some("S"));
+    assert_eq!(
+        (&s[1].audio, &s[1].images),
+        (
+            &vec![PathBuf::from("/m/a.wav")],
+            &vec![PathBuf::from("/m/b.jpg")]
+        )
+    );
+    assert_eq!(
+        s[1].user_parts(&prompts).unwrap(),
+        vec![
+            Text("Does".into()),
+            Audio(0),
+            Text("fit".into()),
+            Image(0),
+            Text("?".into())
+        ]
+    );
+    assert_eq!(s[2].videos, vec![PathBuf::from("/m/v.mp4")]);
+    assert_eq!(
+        s[2].user_parts(&prompts).unwrap(),
+        vec![Video(0), Image(0), Text("Same scene?".into())]
+    );
+}
+
+#[test]
+fn configured_prompt_tags_are_checked() {
+    let text = r#"{"task": "look", "images": ["a.png", "b.png"], "target": "x"}"#;
+    let (s, _) = read(text, &ReadOptions::default()).unwrap();
+    let mut prompts = Prompts::default();
+    prompts
+        .custom
+        .insert("look".into(), "<image> versus <image>?".into());
+    assert_eq!(
+        s[0].user_parts(&prompts).unwrap(),
+        vec![
+            PromptPart::Image(0),
+            PromptPart::Text("versus".into()),
+            PromptPart::Image(1),
+            PromptPart::Text("?".into())
+        ]
+    );
+    prompts
+        .custom
+        .insert("look".into(), "What is <image>?".into());
+    let e = s[0].user_parts(&prompts).unwrap_err();
+    let (line, field, msg) = where_(&e);
+    assert_eq!((line, field.as_str()), (1, "prompt"), "{msg}");
+    assert!(
+        msg.contains("1 <image> tag(s) for 2 image file(s)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn media_roundtrip_and_missing_media() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["clips/a.wav", "img/a.png", "vid/a.mp4"] {
+        let p = dir.path().join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, b"not really media").unwrap();
+    }
+    let src = dir.path().join("in.jsonl");
+    std::fs::write(
+        &src,
+        concat!(
+            "{\"task\": \"ac\", \"audio\": \"clips/a.wav\", \"target\": \"t\"}\n",
+            "{\"task\": \"vqa\", \"images\": [\"img/a.png\", \"img/missing.png\"], \"videos\": \"vid/a.mp4\", \"prompt\": \"<image><image>?\", \"target\": \"t\"}\n",
+            "{\"messages\": [{\"role\": \"user\", \"content\": \"<audio><video>\"}, {\"role\": \"assistant\", \"content\": \"u\"}], \"audios\": [\"clips/gone.wav\"], \"videos\": [\"vid/gone.mp4\"], \"task\": \"x\"}\n",
+        ),
+    )
+    .unwrap();
+    let (samples, _) = read_manifest(&src, OnBad::Error).unwrap();
+    // Every missing file of every kind, with its native field name.
+    let missing: Vec<(usize, String, bool)> = missing_media(&samples)
+        .into_iter()
+        .map(|(loc, field, p)| (loc.line, field, p.starts_with(dir.path())))
+        .collect();
+    assert_eq!(
+        missing,
+        vec![
+            (2, "images[1]".to_string(), true),
+            (3, "audio[0]".to_string(), true),
+            (3, "videos[0]".to_string(), true),
+        ]
+    );
+    assert_eq!(missing_audio(&samples).len(), 1);
+    // Written back: relative paths, empty kinds left out (an audio-only line as before).
+    let lines: Vec<_> = samples
+        .iter()
+        .map(|s| s.to_native(dir.path()).unwrap())
+        .collect();
+    assert_eq!(
+        to_jsonl(&lines[0]),
+        r#"{"id":"in:1","task":"ac","audio":["clips/a.wav"],"target":"t"}"#
+    );
+    assert_eq!(
+        to_jsonl(&lines[1]),
+        r#"{"id":"in:2","task":"vqa","images":["img/a.png","img/missing.png"],"videos":["vid/a.mp4"],"prompt":"<image><image>?","target":"t"}"#
+    );
+    assert_eq!(
+        to_jsonl(&lines[2]),
+        r#"{"id":"in:3","task":"x","audio":["clips/gone.wav"],"videos":["vid/gone.mp4"],"prompt":"<audio><video>","target":"u"}"#
+    );
+    let out = dir.path().join("out.jsonl");
+    write_manifest(&out, &lines).unwrap();
+    let (again, _) = read_manifest(&out, OnBad::Error).unwrap();
+    for (a, b) in again.iter().zip(&samples) {
+        assert_eq!(
+            (&a.audio, &a.images, &a.videos, &a.prompt, &a.target),
+            (&b.audio, &b.images, &b.videos, &b.prompt, &b.target)
+        );
+        assert_eq!(
+            a.user_parts(&Prompts::default()).ok(),
+            b.user_parts(&Prompts::default()).ok()
+        );
+    }
+}
+
+#[test]
+fn pair_sources_are_audio_only() {
+    let text = "{\"task\": \"ac\", \"audio\": \"a.wav\", \"target\": \"rain\"}\n{\"task\": \"ac\", \"audio\": \"a.wav\", \"images\": \"p.png\", \"target\": \"rain\"}\n";
+    let (s, _) = read(text, &ReadOptions::default()).unwrap();
+    let clip = data::Clip::from_sample(&s[0]).unwrap();
+    assert_eq!(clip.path, PathBuf::from("/m/a.wav"));
+    let e = data::Clip::from_sample(&s[1]).unwrap_err();
+    assert_eq!(where_(&e).1, "images", "{e}");
 }

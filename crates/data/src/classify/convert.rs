@@ -141,6 +141,8 @@ fn line(id: String, task: &str, audio: String, label: &str) -> NativeLine {
         id: Some(id),
         task: Task::Custom(task.into()),
         audio: vec![audio],
+        images: Vec::new(),
+        videos: Vec::new(),
         prompt: None,
         system: None,
         target: label.into(),

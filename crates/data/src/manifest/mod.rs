@@ -1,12 +1,18 @@
 //! JSONL manifests: one sample per line, in our native form or in the ms-swift /
 //! LLaMA-Factory `messages` form; and a writer for the native form.
 //!
+//! A sample carries media of three kinds: audio clips, images and videos. Each kind is
+//! optional, but a sample needs at least one file in all.
+//!
 //! Native line:
 //! ```json
 //! {"id": "x1", "task": "adc", "audio": ["a.wav", "b.wav"], "prompt": "optional",
 //!  "system": "optional", "target": "caption", "references": ["optional", "eval captions"]}
+//! {"task": "vqa", "images": ["cat.png"], "videos": "clip.mp4",
+//!  "prompt": "<image> What does the cat in <video> do next?", "target": "it jumps"}
 //! ```
-//! `audio` may be one string. `task` may be left out when the reader has a default task.
+//! `audio`, `images` and `videos` may each be one string or a list. `task` may be left out
+//! when the reader has a default task.
 //!
 //! ms-swift / LLaMA-Factory line:
 //! ```json
@@ -14,15 +20,22 @@
 //!               {"role": "user", "content": "<audio><audio>What differs?"},
 //!               {"role": "assistant", "content": "the target"}],
 //!  "audios": ["a.wav", "b.wav"], "task": "optional", "id": "optional"}
+//! {"messages": [{"role": "user", "content": "<image><audio>Does the sound fit the picture?"},
+//!               {"role": "assistant", "content": "yes"}],
+//!  "audios": ["a.wav"], "images": ["b.jpg"], "videos": ["optional.mp4"]}
 //! ```
-//! The user turn must hold exactly one `<audio>` tag per file; the prompt is kept with its
-//! tags ([`Sample::user_parts`] places the clips there). Multi-turn conversations are refused.
+//! The user turn must hold exactly one tag per file of each kind (`<audio>` per entry of
+//! `audios`, `<image>` per entry of `images`, `<video>` per entry of `videos`); the prompt is
+//! kept with its tags ([`Sample::user_parts`] places the media there). Multi-turn
+//! conversations are refused, and so are tags in the system or assistant turn.
 //!
 //! Rules common to both: unknown keys are errors (a typo must not silently drop a field);
-//! relative audio paths are resolved against the manifest's directory; the target and the
-//! references are trimmed and must not be blank; a native prompt may use `<audio>` tags too
-//! (then one per file) or none (clips first); ids default to `<file stem>:<line>` and must be
-//! unique within a file. Files are not opened here: see [`missing_audio`].
+//! a media list, where given, must not be empty; relative media paths are resolved against
+//! the manifest's directory; the target and the references are trimmed and must not be blank;
+//! a native prompt may use tags too, per kind either one per file or none (then that kind's
+//! inputs come first: audio, images, videos, then the text; see
+//! [`crate::task::split_prompt_media`]); ids default to `<file stem>:<line>` and must be unique
+//! within a file. Files are not opened here: see [`missing_media`].
 
 mod parse;
 
@@ -35,7 +48,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Location, Result};
 use crate::fsutil::write_atomic;
-use crate::task::{split_prompt, PromptPart, Prompts, Task};
+use crate::task::{split_prompt_media, MediaCounts, MediaKind, PromptPart, Prompts, Task};
 
 /// One training or evaluation example.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,7 +57,12 @@ pub struct Sample {
     pub task: Task,
     /// Clips in order, resolved against the manifest's directory unless absolute.
     pub audio: Vec<PathBuf>,
-    /// The line's own prompt, possibly with `<audio>` tags; `None` → the task's prompt.
+    /// Images in order, resolved like `audio`.
+    pub images: Vec<PathBuf>,
+    /// Videos in order, resolved like `audio`.
+    pub videos: Vec<PathBuf>,
+    /// The line's own prompt, possibly with `<audio>`, `<image>` and `<video>` tags; `None` →
+    /// the task's prompt.
     pub prompt: Option<String>,
     /// A system turn of the line's own (`None` → the template's default system turn).
     pub system: Option<String>,
@@ -74,13 +92,47 @@ impl Sample {
         })
     }
 
-    /// The user turn as clips and text pieces, clips placed at the prompt's `<audio>` tags or,
-    /// without tags, all before the text.
+    /// The files of one kind.
+    pub fn media(&self, kind: MediaKind) -> &[PathBuf] {
+        match kind {
+            MediaKind::Audio => &self.audio,
+            MediaKind::Image => &self.images,
+            MediaKind::Video => &self.videos,
+        }
+    }
+
+    /// How many clips, images and videos the sample has.
+    pub fn media_counts(&self) -> MediaCounts {
+        MediaCounts {
+            audio: self.audio.len(),
+            images: self.images.len(),
+            videos: self.videos.len(),
+        }
+    }
+
+    /// Every media file as (kind, index within its kind, path): audio, then images, then
+    /// videos.
+    pub fn media_files(&self) -> impl Iterator<Item = (MediaKind, usize, &PathBuf)> + '_ {
+        MediaKind::ALL.into_iter().flat_map(move |kind| {
+            self.media(kind)
+                .iter()
+                .enumerate()
+                .map(move |(i, p)| (kind, i, p))
+        })
+    }
+
+    /// The user turn as media and text pieces ([`split_prompt_media`]): each kind placed at
+    /// the prompt's tags of that kind or, without such tags, before the text (audio, images,
+    /// videos in that order). Errors (naming the line and field `prompt`) when the resolved
+    /// prompt has tags of a kind that do not match its file count (a configured prompt is not
+    /// checked by the reader), or for a custom task with no prompt.
     pub fn user_parts(&self, prompts: &Prompts) -> Result<Vec<PromptPart>> {
-        Ok(split_prompt(
-            &self.resolved_prompt(prompts)?,
-            self.audio.len(),
-        ))
+        let prompt = self.resolved_prompt(prompts)?;
+        let counts = self.media_counts();
+        if let Some(reason) = parse::tag_mismatch(&prompt, counts, false) {
+            return Err(Error::field(&self.source, "prompt", reason));
+        }
+        Ok(split_prompt_media(&prompt, counts))
     }
 
     /// Every reference caption for scoring: the target, then `references`.
@@ -90,28 +142,31 @@ impl Sample {
             .collect()
     }
 
-    /// The native line for this sample, with audio paths written relative to `dir` when they
+    /// The native line for this sample, with media paths written relative to `dir` when they
     /// lie under it (pass the directory of the manifest it will be written to).
     pub fn to_native(&self, dir: &Path) -> Result<NativeLine> {
-        let audio = self
-            .audio
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let rel = p.strip_prefix(dir).unwrap_or(p);
-                rel.to_str().map(str::to_string).ok_or_else(|| {
-                    Error::field(
-                        &self.source,
-                        &format!("audio[{i}]"),
-                        "path is not valid UTF-8",
-                    )
+        let paths = |kind: MediaKind| -> Result<Vec<String>> {
+            self.media(kind)
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let rel = p.strip_prefix(dir).unwrap_or(p);
+                    rel.to_str().map(str::to_string).ok_or_else(|| {
+                        Error::field(
+                            &self.source,
+                            &format!("{}[{i}]", kind.native_key()),
+                            "path is not valid UTF-8",
+                        )
+                    })
                 })
-            })
-            .collect::<Result<_>>()?;
+                .collect()
+        };
         Ok(NativeLine {
             id: Some(self.id.clone()),
             task: self.task.clone(),
-            audio,
+            audio: paths(MediaKind::Audio)?,
+            images: paths(MediaKind::Image)?,
+            videos: paths(MediaKind::Video)?,
             prompt: self.prompt.clone(),
             system: self.system.clone(),
             target: self.target.clone(),
@@ -121,14 +176,20 @@ impl Sample {
 }
 
 /// A native manifest line as written (paths as strings, relative to the manifest's directory
-/// or absolute).
+/// or absolute). Empty media lists are left out, so an audio-only line is written as before
+/// images and videos existed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NativeLine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub task: Task,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub audio: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub videos: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -191,7 +252,7 @@ pub fn read_manifest_with(path: &Path, opts: &ReadOptions) -> Result<(Vec<Sample
 }
 
 /// Reads manifest lines from `reader`; `path` names them in errors and gives the directory
-/// relative audio paths are resolved against.
+/// relative media paths are resolved against.
 pub fn read_manifest_from(
     mut reader: impl BufRead,
     path: &Path,
@@ -269,7 +330,23 @@ pub fn write_manifest(path: &Path, lines: &[NativeLine]) -> Result<()> {
     write_atomic(path, out.as_bytes())
 }
 
-/// The (location, path) of every audio file that does not exist or is not a file.
+/// The (location, field, path) of every audio, image and video file that does not exist or is
+/// not a file; the field is named as in the native form (`audio[0]`, `images[1]`,
+/// `videos[0]`), whichever form the line was written in.
+pub fn missing_media(samples: &[Sample]) -> Vec<(Location, String, PathBuf)> {
+    samples
+        .iter()
+        .flat_map(|s| s.media_files().map(move |m| (s, m)))
+        .filter(|(_, (_, _, p))| !p.is_file())
+        .map(|(s, (kind, i, p))| {
+            let field = format!("{}[{i}]", kind.native_key());
+            (s.source.clone(), field, p.clone())
+        })
+        .collect()
+}
+
+/// The (location, path) of every audio file that does not exist or is not a file (audio
+/// only; [`missing_media`] covers images and videos too).
 pub fn missing_audio(samples: &[Sample]) -> Vec<(Location, PathBuf)> {
     samples
         .iter()

@@ -6,18 +6,28 @@ use serde_json::{Map, Value};
 
 use super::Sample;
 use crate::error::{Error, Location, Result};
-use crate::task::{count_audio_tags, Task, AUDIO_TAG};
+use crate::task::{count_tags, MediaCounts, MediaKind, Task};
 
 const NATIVE_KEYS: &[&str] = &[
     "id",
     "task",
     "audio",
+    "images",
+    "videos",
     "prompt",
     "system",
     "target",
     "references",
 ];
-const CHAT_KEYS: &[&str] = &["id", "task", "messages", "audios", "references"];
+const CHAT_KEYS: &[&str] = &[
+    "id",
+    "task",
+    "messages",
+    "audios",
+    "images",
+    "videos",
+    "references",
+];
 
 fn type_name(v: &Value) -> &'static str {
     match v {
@@ -127,18 +137,25 @@ fn parse_task(obj: &Map<String, Value>, default: Option<&Task>, loc: &Location) 
     }
 }
 
-fn parse_audio(
+/// The files of one media kind under `field`: none when the field is absent (or null); an
+/// empty list or an empty path is an error.
+fn parse_paths(
     v: Option<&Value>,
+    kind: MediaKind,
     field: &str,
     base: &Path,
     loc: &Location,
 ) -> Result<Vec<PathBuf>> {
     let list = match v {
-        None | Some(Value::Null) => return Err(Error::field(loc, field, "missing: no audio")),
+        None | Some(Value::Null) => return Ok(Vec::new()),
         Some(v) => str_list(v, field, loc)?,
     };
     if list.is_empty() {
-        return Err(Error::field(loc, field, "no audio: the list is empty"));
+        let reason = format!(
+            "the list is empty (leave the field out when there is no {})",
+            kind.noun()
+        );
+        return Err(Error::field(loc, field, reason));
     }
     list.into_iter()
         .enumerate()
@@ -150,6 +167,46 @@ fn parse_audio(
             Ok(if p.is_absolute() { p } else { base.join(p) })
         })
         .collect()
+}
+
+/// A line's audio, images and videos (under the form's keys, `key`); at least one file in all.
+fn parse_media(
+    obj: &Map<String, Value>,
+    key: fn(MediaKind) -> &'static str,
+    base: &Path,
+    loc: &Location,
+) -> Result<[Vec<PathBuf>; 3]> {
+    let get = |kind: MediaKind| parse_paths(obj.get(key(kind)), kind, key(kind), base, loc);
+    let media = [
+        get(MediaKind::Audio)?,
+        get(MediaKind::Image)?,
+        get(MediaKind::Video)?,
+    ];
+    if media.iter().all(Vec::is_empty) {
+        let keys = MediaKind::ALL.map(key).join(", ");
+        let reason = format!("missing: no media (a sample needs at least one of {keys})");
+        return Err(Error::field(loc, key(MediaKind::Audio), reason));
+    }
+    Ok(media)
+}
+
+/// Why `prompt`'s tags do not fit `counts`, naming the first kind that does not: every kind
+/// must have as many tags as files, or (unless `exact`) no tags at all.
+pub(crate) fn tag_mismatch(prompt: &str, counts: MediaCounts, exact: bool) -> Option<String> {
+    MediaKind::ALL.into_iter().find_map(|kind| {
+        let (tags, files) = (count_tags(prompt, kind), counts.get(kind));
+        let ok = tags == files || (!exact && tags == 0);
+        (!ok).then(|| {
+            let tag = kind.tag();
+            let noun = kind.noun();
+            let rule = if exact {
+                "one per file"
+            } else {
+                "none, or one per file"
+            };
+            format!("{tags} {tag} tag(s) for {files} {noun} file(s) (expected {rule})")
+        })
+    })
 }
 
 fn parse_references(obj: &Map<String, Value>, loc: &Location) -> Result<Vec<String>> {
@@ -187,27 +244,30 @@ fn check_target(target: Option<String>, field: &str, loc: &Location) -> Result<S
     Ok(t.to_string())
 }
 
-fn check_tags(prompt: Option<&str>, n_audio: usize, field: &str, loc: &Location) -> Result<()> {
-    let tags = prompt.map_or(0, count_audio_tags);
-    if tags != 0 && tags != n_audio {
-        return Err(Error::field(
-            loc,
-            field,
-            format!("{tags} {AUDIO_TAG} tag(s) for {n_audio} audio file(s)"),
-        ));
+fn counts(media: &[Vec<PathBuf>; 3]) -> MediaCounts {
+    MediaCounts {
+        audio: media[0].len(),
+        images: media[1].len(),
+        videos: media[2].len(),
     }
-    Ok(())
 }
 
-/// The native form: `{"task", "audio", "prompt"?, "system"?, "target", "references"?, "id"?}`.
+/// The native form: `{"task", "audio"?, "images"?, "videos"?, "prompt"?, "system"?, "target",
+/// "references"?, "id"?}` with at least one media file.
 fn parse_native(obj: &Map<String, Value>, ctx: &LineCtx) -> Result<Sample> {
     let loc = ctx.loc;
     check_keys(obj, NATIVE_KEYS, "native", loc)?;
     let id = parse_id(obj, loc)?;
     let task = parse_task(obj, ctx.default_task, loc)?;
-    let audio = parse_audio(obj.get("audio"), "audio", ctx.base, loc)?;
+    let media = parse_media(obj, MediaKind::native_key, ctx.base, loc)?;
     let prompt = opt_str(obj, "prompt", loc)?;
-    check_tags(prompt.as_deref(), audio.len(), "prompt", loc)?;
+    if let Some(reason) = prompt
+        .as_deref()
+        .and_then(|p| tag_mismatch(p, counts(&media), false))
+    {
+        return Err(Error::field(loc, "prompt", reason));
+    }
+    let [audio, images, videos] = media;
     let system = opt_str(obj, "system", loc)?;
     let target = check_target(opt_str(obj, "target", loc)?, "target", loc)?;
     let references = parse_references(obj, loc)?;
@@ -215,6 +275,8 @@ fn parse_native(obj: &Map<String, Value>, ctx: &LineCtx) -> Result<Sample> {
         id,
         task,
         audio,
+        images,
+        videos,
         prompt,
         system,
         target,
@@ -223,14 +285,15 @@ fn parse_native(obj: &Map<String, Value>, ctx: &LineCtx) -> Result<Sample> {
     })
 }
 
-/// The ms-swift / LLaMA-Factory form: `{"messages": [...], "audios": [...], "task"?, "id"?,
-/// "references"?}` with one optional system turn, one user turn and one assistant turn.
+/// The ms-swift / LLaMA-Factory form: `{"messages": [...], "audios"?: [...], "images"?: [...],
+/// "videos"?: [...], "task"?, "id"?, "references"?}` with at least one media file and one
+/// optional system turn, one user turn and one assistant turn.
 fn parse_chat(obj: &Map<String, Value>, ctx: &LineCtx) -> Result<Sample> {
     let loc = ctx.loc;
     check_keys(obj, CHAT_KEYS, "messages", loc)?;
     let id = parse_id(obj, loc)?;
     let task = parse_task(obj, ctx.default_task, loc)?;
-    let audio = parse_audio(obj.get("audios"), "audios", ctx.base, loc)?;
+    let media = parse_media(obj, MediaKind::chat_key, ctx.base, loc)?;
     let messages = match obj.get("messages") {
         Some(Value::Array(m)) => m,
         Some(v) => {
@@ -275,25 +338,21 @@ fn parse_chat(obj: &Map<String, Value>, ctx: &LineCtx) -> Result<Sample> {
     }
     for (what, slot) in [("system", &system), ("assistant", &assistant)] {
         if let Some((field, text)) = slot {
-            if count_audio_tags(text) > 0 {
-                let reason =
-                    format!("{AUDIO_TAG} tags belong in the user turn, not the {what} turn");
+            if let Some(kind) = MediaKind::ALL
+                .into_iter()
+                .find(|&k| count_tags(text, k) > 0)
+            {
+                let tag = kind.tag();
+                let reason = format!("{tag} tags belong in the user turn, not the {what} turn");
                 return Err(Error::field(loc, &format!("{field}.content"), reason));
             }
         }
     }
     let (user_field, prompt) = user.ok_or_else(|| Error::field(loc, "messages", "no user turn"))?;
-    let tags = count_audio_tags(&prompt);
-    if tags != audio.len() {
-        return Err(Error::field(
-            loc,
-            &format!("{user_field}.content"),
-            format!(
-                "{tags} {AUDIO_TAG} tag(s) for {} audio file(s)",
-                audio.len()
-            ),
-        ));
+    if let Some(reason) = tag_mismatch(&prompt, counts(&media), true) {
+        return Err(Error::field(loc, &format!("{user_field}.content"), reason));
     }
+    let [audio, images, videos] = media;
     let (target_field, target) = match assistant {
         Some((f, t)) => (format!("{f}.content"), Some(t)),
         None => ("messages".to_string(), None),
@@ -304,6 +363,8 @@ fn parse_chat(obj: &Map<String, Value>, ctx: &LineCtx) -> Result<Sample> {
         id,
         task,
         audio,
+        images,
+        videos,
         prompt: Some(prompt),
         system: system.map(|(_, s)| s),
         target,
@@ -315,7 +376,7 @@ fn parse_chat(obj: &Map<String, Value>, ctx: &LineCtx) -> Result<Sample> {
 /// What a line's parse needs besides its text.
 pub(crate) struct LineCtx<'a> {
     pub loc: &'a Location,
-    /// Directory relative audio paths are resolved against.
+    /// Directory relative media paths are resolved against.
     pub base: &'a Path,
     pub default_task: Option<&'a Task>,
 }

@@ -47,9 +47,16 @@ pub struct Clip {
 }
 
 impl Clip {
-    /// A clip from a one-clip sample (its target is the caption). Errors name the sample's
-    /// line when it has more than one clip.
+    /// A clip from a one-clip, audio-only sample (its target is the caption). Errors name the
+    /// sample's line when it has another number of clips, or images or videos.
     pub fn from_sample(s: &Sample) -> Result<Self> {
+        for (field, n) in [("images", s.images.len()), ("videos", s.videos.len())] {
+            if n > 0 {
+                let reason =
+                    format!("a pair source must be audio only, this sample has {n} {field}");
+                return Err(Error::field(&s.source, field, reason));
+            }
+        }
         match s.audio.as_slice() {
             [path] => Ok(Self {
                 id: s.id.clone(),
@@ -314,6 +321,8 @@ pub fn plan_lines(
         id: Some(format!("{}-{}", plan.id, task.name())),
         task,
         audio: audio.clone(),
+        images: Vec::new(),
+        videos: Vec::new(),
         prompt: None,
         system: None,
         target: target.to_string(),
