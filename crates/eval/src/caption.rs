@@ -18,7 +18,7 @@ use data::manifest::{read_manifest_with, ReadOptions};
 use data::task::{Prompts, Task};
 use data::{OnBad, Sample};
 use model::generate::{generate, GenerateOptions, Strategy};
-use model::Qwen2AudioModel;
+use model::Model;
 use serde::{Deserialize, Serialize};
 
 use crate::common::{ModelId, OnEmpty, Progress, SkippedLine};
@@ -172,7 +172,7 @@ fn settings(opts: &CaptionOptions) -> GenerationSettings {
 
 /// Reads a manifest (lines without a task are AC), captions and scores it.
 pub fn caption_manifest(
-    model: &Qwen2AudioModel,
+    model: &Model,
     manifest: &Path,
     opts: &CaptionOptions,
 ) -> Result<CaptionReport> {
@@ -194,7 +194,7 @@ pub fn caption_manifest(
 /// Captions `samples` and scores them against their references. `skipped` (lines the caller
 /// already left out) and `source` go into the summary.
 pub fn caption_samples(
-    model: &Qwen2AudioModel,
+    model: &Model,
     samples: &[Sample],
     mut skipped: Vec<SkippedLine>,
     source: &str,

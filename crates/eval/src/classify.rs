@@ -21,7 +21,7 @@ use data::manifest::{read_manifest_with, ReadOptions};
 use data::task::Task;
 use data::OnBad;
 use model::generate::{generate, GenerateOptions, Strategy};
-use model::Qwen2AudioModel;
+use model::Model;
 use serde::{Deserialize, Serialize};
 
 use crate::classify_report::{summarise, ClassRecord, ClassifyReport, LabelScore};
@@ -125,7 +125,7 @@ pub fn read_labeled(
 
 /// Reads a classification manifest ([`read_labeled`]), classifies and scores it.
 pub fn classify_manifest(
-    model: &Qwen2AudioModel,
+    model: &Model,
     task: &ClassTask,
     manifest: &Path,
     opts: &ClassifyOptions,
@@ -144,7 +144,7 @@ pub fn classify_manifest(
 
 /// Classifies already labelled samples. `skipped` and `source` go into the summary.
 pub fn classify_samples(
-    model: &Qwen2AudioModel,
+    model: &Model,
     task: &ClassTask,
     samples: &[LabeledSample],
     mut skipped: Vec<SkippedLine>,
@@ -209,7 +209,7 @@ fn record(s: &LabeledSample, task: &ClassTask) -> ClassRecord {
 }
 
 fn by_likelihood(
-    model: &Qwen2AudioModel,
+    model: &Model,
     task: &ClassTask,
     s: &LabeledSample,
     p: &Prepared,
@@ -242,7 +242,7 @@ fn by_likelihood(
 }
 
 fn by_generation(
-    model: &Qwen2AudioModel,
+    model: &Model,
     task: &ClassTask,
     ready: &[(&LabeledSample, Prepared)],
     opts: &ClassifyOptions,

@@ -8,13 +8,12 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Tensor};
 use model::device::{DTypeSpec, DeviceSpec};
 use model::generate::{generate, GenerateOptions, Strategy};
-use model::prompt::{render_chat, Message, Part, Role};
-use model::qwen2_vl::{Qwen2VLModel, VisualPrompt};
-use model::Qwen2AudioModel;
+use model::prompt::{Message, Part, Role};
+use model::{Inputs, Model};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Checkpoint directory or Hugging Face hub id (Qwen2AudioForConditionalGeneration layout).
+    /// Checkpoint directory or Hugging Face hub id (Qwen2-Audio or Qwen2-VL).
     #[arg(long)]
     model: String,
     /// PEFT LoRA adapter directory (adapter_config.json + adapter_model.safetensors).
@@ -26,7 +25,8 @@ pub struct Args {
     /// Image file (PNG, JPEG, WebP) for a Qwen2-VL model; repeat for several, in prompt order.
     #[arg(long)]
     image: Vec<PathBuf>,
-    /// The user's text. With --raw, the whole prompt, one <|audio_bos|><|AUDIO|><|audio_eos|> per clip.
+    /// The user's text. With --raw, the whole prompt: one <|audio_bos|><|AUDIO|><|audio_eos|> per
+    /// clip, one <|vision_start|><|image_pad|><|vision_end|> per image.
     #[arg(long)]
     prompt: String,
     /// Use --prompt as written instead of the chat template.
@@ -59,36 +59,42 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    if !a.image.is_empty() {
-        if !a.audio.is_empty() {
-            bail!("--audio and --image together need a model with both towers; Qwen2-Audio takes audio, Qwen2-VL images");
-        }
-        return run_visual(&a);
-    }
     let device = a.device.open()?;
-    let model =
-        Qwen2AudioModel::from_source(&a.model, &device, a.dtype.into(), a.adapter.as_deref())
-            .with_context(|| format!("loading {}", a.model))?;
-    let long = a.long_audio;
-    let mut clips = Vec::with_capacity(a.audio.len());
-    for path in &a.audio {
-        let samples = audio::load_mono_16k(path)?;
-        let clip = model
-            .features(&samples, long)
-            .with_context(|| format!("features of {}", path.display()))?;
-        if let Some(n) = clip.truncated_from {
-            eprintln!(
-                "warning: {} is {:.1} s long; only its first 30 s are used",
-                path.display(),
-                n as f64 / audio::SAMPLE_RATE as f64
-            );
+    let model = Model::from_source(&a.model, &device, a.dtype.into(), a.adapter.as_deref())
+        .with_context(|| format!("loading {}", a.model))?;
+    let mut inputs = Inputs::default();
+    if !a.audio.is_empty() {
+        let long = a.long_audio;
+        for path in &a.audio {
+            let samples = audio::load_mono_16k(path)?;
+            let clip = model
+                .features(&samples, long)
+                .with_context(|| format!("features of {}", path.display()))?;
+            if let Some(n) = clip.truncated_from {
+                eprintln!(
+                    "warning: {} is {:.1} s long; only its first 30 s are used",
+                    path.display(),
+                    n as f64 / audio::SAMPLE_RATE as f64
+                );
+            }
+            inputs.audio.push(clip);
         }
-        clips.push(clip);
+    }
+    for path in &a.image {
+        inputs.images.push(model.image(path)?);
     }
     let seq = if a.raw {
-        model.sequence(&a.prompt, clips)?
+        model.sequence(&a.prompt, inputs)?
     } else {
-        model.chat_sequence(&[Message::user_with_audio(a.audio.len(), &a.prompt)], clips)?
+        // Media first, then the question, as in the reference's examples.
+        let mut parts = vec![Part::Audio; a.audio.len()];
+        parts.extend(vec![Part::Image; a.image.len()]);
+        parts.push(Part::Text(a.prompt.clone()));
+        let user = Message {
+            role: Role::User,
+            parts,
+        };
+        model.chat_sequence(&[user], inputs)?
     };
     if let Some(out) = &a.dump_logits {
         let logits = model
@@ -100,53 +106,6 @@ pub fn run(a: Args) -> Result<()> {
     let out = generate(&model, std::slice::from_ref(&seq), &opts)?;
     let text = model.tokenizer.decode(&out[0], true)?;
     println!("{text}");
-    Ok(())
-}
-
-/// `--image`: a Qwen2-VL model, its checkpoint's preprocessor settings, the images' patches
-/// spliced at `<|image_pad|>`, generation with M-RoPE.
-fn run_visual(a: &Args) -> Result<()> {
-    let device = a.device.open()?;
-    let files = model::checkpoint::resolve(&a.model)?;
-    let processor = if files.dir.join("preprocessor_config.json").is_file() {
-        vision::ImageProcessor::from_model_dir(&files.dir)?
-    } else {
-        vision::ImageProcessor::default()
-    };
-    let model = model::lora::with_peft(a.adapter.as_deref(), |ad| {
-        Qwen2VLModel::load(&files, &device, a.dtype.into(), ad)
-    })
-    .with_context(|| format!("loading {}", a.model))?;
-    let px = processor.preprocess_files(&a.image)?;
-    let grids: Vec<[usize; 3]> = px.grids.iter().map(|g| g.to_array()).collect();
-    let rows = px.rows();
-    let pixel_values = Tensor::from_vec(px.data, (rows, px.patch_dim), &device)?;
-    let templated = if a.raw {
-        a.prompt.clone()
-    } else {
-        let mut parts = vec![Part::Image; a.image.len()];
-        parts.push(Part::Text(a.prompt.clone()));
-        render_chat(
-            &[Message {
-                role: Role::User,
-                parts,
-            }],
-            true,
-        )
-    };
-    let prompt = VisualPrompt {
-        ids: model.prompt_ids(&templated, &grids)?,
-        pixel_values: Some(pixel_values),
-        grids,
-    };
-    if let Some(out) = &a.dump_logits {
-        let logits = model
-            .prompt_logits(&prompt.ids, prompt.pixel_values.as_ref(), &prompt.grids)?
-            .to_device(&candle_core::Device::Cpu)?;
-        write_logits(out, logits, &prompt.ids)?;
-    }
-    let out = generate(&model, std::slice::from_ref(&prompt), &options(a)?)?;
-    println!("{}", model.tokenizer.decode(&out[0], true)?);
     Ok(())
 }
 

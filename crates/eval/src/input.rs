@@ -4,7 +4,7 @@
 
 use data::task::Prompts;
 use data::Sample;
-use model::Qwen2AudioModel;
+use model::Model;
 use processor::Processor;
 
 use crate::error::{Error, Result};
@@ -14,7 +14,7 @@ pub use processor::Prepared;
 /// Loads a sample's clips (decoded, 16 kHz, mel features), renders its prompt and tokenises it.
 /// Errors name the sample's manifest line and id.
 pub fn prepare(
-    model: &Qwen2AudioModel,
+    model: &Model,
     sample: &Sample,
     prompts: &Prompts,
     long: audio::LongAudio,

@@ -1,7 +1,7 @@
 //! Evaluation of Qwen2-Audio-class models: did finetuning improve captioning, and what did it
 //! cost on general skills?
 //!
-//! Every entry point takes an already-loaded [`model::Qwen2AudioModel`] (or files) and an
+//! Every entry point takes an already-loaded [`model::Model`] (or files) and an
 //! options struct, and returns a result struct; a separate function writes the output files.
 //! The `eval` binary is a thin command line over these, and a trainer can call them directly
 //! (a post-training evaluation, a demo).

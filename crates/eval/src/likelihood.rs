@@ -14,7 +14,7 @@
 use candle_core::{DType, IndexOp, Tensor, D};
 use model::decoder::{causal_mask, KvCache};
 use model::model::Sequence;
-use model::Qwen2AudioModel;
+use model::Model;
 
 use crate::error::{Error, Result};
 
@@ -48,13 +48,13 @@ impl AnswerScore {
 /// The token ids of `answer + "<|im_end|>"` as they follow `templated` (a chat-templated
 /// prompt ending with the generation prompt): the ids of the whole text after the prompt's own
 /// ids. Errors if the prompt's ids are not a prefix (the answer would merge with the template).
-pub fn answer_ids(model: &Qwen2AudioModel, templated: &str, answer: &str) -> Result<Vec<u32>> {
+pub fn answer_ids(model: &Model, templated: &str, answer: &str) -> Result<Vec<u32>> {
     Ok(answers_ids(model, templated, &[answer])?.remove(0))
 }
 
 /// [`answer_ids`] of several answers, tokenising the prompt once.
 pub fn answers_ids<S: AsRef<str>>(
-    model: &Qwen2AudioModel,
+    model: &Model,
     templated: &str,
     answers: &[S],
 ) -> Result<Vec<Vec<u32>>> {
@@ -80,7 +80,7 @@ pub fn answers_ids<S: AsRef<str>>(
 
 /// Scores every continuation (non-empty token lists) after `prompt`.
 pub fn score_continuations(
-    model: &Qwen2AudioModel,
+    model: &Model,
     prompt: &Sequence,
     continuations: &[Vec<u32>],
 ) -> Result<Vec<AnswerScore>> {
@@ -123,7 +123,7 @@ pub fn score_continuations(
 /// Log-probabilities of tokens 1.. of each continuation, given the prompt's cache (one row,
 /// `p` positions): feeds tokens 0..n-1 of every row at once.
 fn score_rest(
-    model: &Qwen2AudioModel,
+    model: &Model,
     prompt_cache: &KvCache,
     p: usize,
     group: &[Vec<u32>],

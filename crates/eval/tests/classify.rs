@@ -116,6 +116,8 @@ fn generate_mode_maps_or_lists_every_answer() {
                 id: format!("c{i}"),
                 task: data::Task::Custom("vsc".into()),
                 audio: vec![tiny_clip(f)],
+                images: vec![],
+                videos: vec![],
                 prompt: None,
                 system: None,
                 target: task.labels[i].clone(),
@@ -297,7 +299,7 @@ fn bad_lines_are_named_or_skipped_and_listed() {
     assert!(skipped[2].ends_with("bad.jsonl:4"));
     let reasons = sum["skipped"].to_string();
     assert!(
-        reasons.contains("no audio") && reasons.contains("/no/such/clip.wav"),
+        reasons.contains("no media") && reasons.contains("/no/such/clip.wav"),
         "{reasons}"
     );
 }

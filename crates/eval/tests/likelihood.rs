@@ -53,6 +53,8 @@ fn sample(c: &Case) -> data::Sample {
         id: c.name.clone(),
         task: Task::Custom(c.task.clone()),
         audio: c.clips.iter().map(|f| testkit::tiny_clip(f)).collect(),
+        images: vec![],
+        videos: vec![],
         prompt: Some(c.prompt.clone()),
         system: c.system.clone(),
         target: c.labels[0].clone(),

@@ -19,7 +19,12 @@ use crate::error::{Error, Result};
 /// One module's adapter.
 #[derive(Debug, Clone)]
 pub struct LoraPair {
+    /// The module's path in the checkpoint (`language_model.model.layers.0.self_attn.q_proj`,
+    /// `model.layers.0.…` for Qwen2-VL): the merged export's key.
     pub module: String,
+    /// Its path as PEFT names it on the pinned transformers ([`model::Family::peft_module`]):
+    /// the adapter's and the checkpoints' key.
+    pub peft: String,
     pub a: Var,
     pub b: Var,
 }
@@ -27,6 +32,7 @@ pub struct LoraPair {
 /// Creates (or loads) an adapter for every targeted linear layer while the model is built.
 pub struct TrainableLora {
     cfg: LoraSection,
+    family: model::Family,
     init: Option<HashMap<String, Tensor>>,
     rng: RefCell<Rng>,
     pairs: RefCell<Vec<LoraPair>>,
@@ -35,7 +41,8 @@ pub struct TrainableLora {
 
 impl TrainableLora {
     /// `seed` makes A's initialisation reproducible; `cfg.init_from` loads a PEFT adapter.
-    pub fn new(cfg: &LoraSection, seed: u64) -> Result<Self> {
+    /// `family` decides what `lora.scope = "llm"` covers and PEFT's module names.
+    pub fn new(cfg: &LoraSection, seed: u64, family: model::Family) -> Result<Self> {
         let init = match &cfg.init_from {
             None => None,
             Some(dir) => {
@@ -58,6 +65,7 @@ impl TrainableLora {
         };
         Ok(Self {
             cfg: cfg.clone(),
+            family,
             init,
             rng: RefCell::new(Rng::new(seed ^ 0x10_4A)),
             pairs: RefCell::new(vec![]),
@@ -79,7 +87,7 @@ impl TrainableLora {
 
     fn targets(&self, module: &str) -> model::Result<bool> {
         let in_scope = match self.cfg.scope {
-            LoraScope::Llm => module.starts_with("language_model."),
+            LoraScope::Llm => self.family.in_llm(module),
             LoraScope::All => true,
         };
         Ok(in_scope && self.cfg.target_modules.matches(module)?)
@@ -102,7 +110,7 @@ impl TrainableLora {
                 .pairs
                 .borrow()
                 .iter()
-                .flat_map(|p| [peft_key(&p.module, "A"), peft_key(&p.module, "B")])
+                .flat_map(|p| [peft_key(&p.peft, "A"), peft_key(&p.peft, "B")])
                 .collect();
             if let Some(k) = init.keys().find(|k| !made.contains(*k)) {
                 return Err(Error::checkpoint(
@@ -147,10 +155,11 @@ impl AdapterSource for TrainableLora {
             return Ok(None);
         }
         let r = self.cfg.r;
+        let peft = self.family.peft_module(module);
         let (a, b) = match &self.init {
             Some(init) => {
                 let get = |which: &str, shape: (usize, usize)| -> model::Result<Tensor> {
-                    let k = peft_key(module, which);
+                    let k = peft_key(&peft, which);
                     let t = init.get(&k).ok_or_else(|| model::Error::Adapter {
                         path: self.cfg.init_from.clone().unwrap_or_default(),
                         msg: format!("{k} is missing (the adapter does not cover this module)"),
@@ -187,6 +196,7 @@ impl AdapterSource for TrainableLora {
         };
         self.pairs.borrow_mut().push(LoraPair {
             module: module.into(),
+            peft,
             a,
             b,
         });
@@ -206,11 +216,11 @@ pub fn peft_tensors(pairs: &[LoraPair]) -> Result<BTreeMap<String, Tensor>> {
     let mut out = BTreeMap::new();
     for p in pairs {
         out.insert(
-            peft_key(&p.module, "A"),
+            peft_key(&p.peft, "A"),
             p.a.as_tensor().to_device(&Device::Cpu)?,
         );
         out.insert(
-            peft_key(&p.module, "B"),
+            peft_key(&p.peft, "B"),
             p.b.as_tensor().to_device(&Device::Cpu)?,
         );
     }
@@ -220,7 +230,7 @@ pub fn peft_tensors(pairs: &[LoraPair]) -> Result<BTreeMap<String, Tensor>> {
 /// `adapter_config.json` as PEFT writes it. `target_modules` is the exact list of adapted
 /// module paths, so PEFT adapts the same layers whatever rule chose them.
 pub fn peft_config(cfg: &LoraSection, pairs: &[LoraPair], base: &str) -> PeftConfig {
-    let modules: Vec<String> = pairs.iter().map(|p| p.module.clone()).collect();
+    let modules: Vec<String> = pairs.iter().map(|p| p.peft.clone()).collect();
     let mut rest = serde_json::Map::new();
     for (k, v) in [
         ("task_type", serde_json::Value::Null),

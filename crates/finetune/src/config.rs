@@ -35,7 +35,8 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSection {
-    /// Hub id or local directory (Qwen2AudioForConditionalGeneration layout).
+    /// Hub id or local directory (a Qwen2AudioForConditionalGeneration or
+    /// Qwen2VLForConditionalGeneration checkpoint; `config.json`'s `model_type` decides).
     pub source: String,
     #[serde(default)]
     pub dtype: DTypeSpec,
@@ -51,7 +52,8 @@ pub struct ModelSection {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LoraScope {
-    /// Only `language_model.*` (the paper's recipe).
+    /// Only the language model (`language_model.*` in Qwen2-Audio, `model.*` and `lm_head` in
+    /// Qwen2-VL; the paper's recipe).
     #[default]
     Llm,
     /// Every module that `target_modules` matches, as PEFT does.
@@ -102,10 +104,12 @@ pub enum Mode {
 pub struct TrainSection {
     #[serde(default)]
     pub mode: Mode,
-    /// Also train the projector's weights (full finetuning of that layer).
+    /// Also train the projector's weights (full finetuning of that layer): Qwen2-Audio's
+    /// `multi_modal_projector`, Qwen2-VL's patch merger (`visual.merger`).
     #[serde(default)]
     pub train_projector: bool,
-    /// Also train the audio encoder's weights.
+    /// Also train the modality encoder's weights: Qwen2-Audio's audio tower, Qwen2-VL's vision
+    /// tower without its merger.
     #[serde(default)]
     pub train_encoder: bool,
     pub lr: f64,

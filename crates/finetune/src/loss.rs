@@ -2,7 +2,7 @@
 //! positions whose next token is labelled, never to the whole sequence and vocabulary.
 
 use candle_core::{DType, Tensor, D};
-use model::Qwen2AudioModel;
+use model::Model;
 
 use processor::{Example, IGNORE};
 
@@ -17,7 +17,7 @@ pub struct LossSum {
 
 /// hidden [B, T, H] of the batch built from `examples` (left-padded to T) → summed CE.
 pub fn label_loss(
-    model: &Qwen2AudioModel,
+    model: &Model,
     hidden: &Tensor,
     examples: &[&Example],
 ) -> candle_core::Result<LossSum> {

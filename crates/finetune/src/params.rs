@@ -7,7 +7,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarBuilder;
 use model::checkpoint::ModelFiles;
 use model::lora::{AdapterSource, NoAdapters};
-use model::Qwen2AudioModel;
+use model::{Family, Model};
 
 use crate::adapters::{LoraPair, TrainableLora};
 use crate::config::{Config, Mode};
@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 /// A named trainable tensor. LoRA matrices carry their PEFT key; base weights their
 /// checkpoint key.
 pub struct Trainable {
-    pub model: Qwen2AudioModel,
+    pub model: Model,
     /// LoRA adapters (empty in full mode).
     pub lora: Vec<LoraPair>,
     /// Base weights being trained, by checkpoint key.
@@ -33,29 +33,32 @@ impl Trainable {
     pub fn named_vars(&self) -> Vec<(String, Var)> {
         let mut v = Vec::new();
         for p in &self.lora {
-            v.push((crate::adapters::peft_key(&p.module, "A"), p.a.clone()));
-            v.push((crate::adapters::peft_key(&p.module, "B"), p.b.clone()));
+            v.push((crate::adapters::peft_key(&p.peft, "A"), p.a.clone()));
+            v.push((crate::adapters::peft_key(&p.peft, "B"), p.b.clone()));
         }
         v.extend(self.base.iter().cloned());
         v
     }
 }
 
-/// Which base weights are trained.
-fn base_trained(cfg: &Config, key: &str) -> bool {
+/// Which base weights are trained: all in full finetuning; with LoRA, the projector (Qwen2-Audio's
+/// `multi_modal_projector`, Qwen2-VL's patch merger) and the modality encoder (the audio tower,
+/// the vision tower without its merger) when switched on.
+fn base_trained(cfg: &Config, family: Family, key: &str) -> bool {
     match cfg.train.mode {
         Mode::Full => true,
         Mode::Lora => {
-            (cfg.train.train_projector && key.starts_with("multi_modal_projector."))
-                || (cfg.train.train_encoder && key.starts_with("audio_tower."))
+            (cfg.train.train_projector && family.in_projector(key))
+                || (cfg.train.train_encoder && family.in_encoder(key))
         }
     }
 }
 
 pub fn load(cfg: &Config, files: &ModelFiles, device: &Device) -> Result<Trainable> {
     let dtype: DType = cfg.model.dtype.into();
+    let family = Family::of_config(&files.config)?;
     let lora_source = match cfg.train.mode {
-        Mode::Lora => Some(TrainableLora::new(&cfg.lora, cfg.train.seed)?),
+        Mode::Lora => Some(TrainableLora::new(&cfg.lora, cfg.train.seed, family)?),
         Mode::Full => None,
     };
     let adapters: &dyn AdapterSource = match &lora_source {
@@ -65,10 +68,7 @@ pub fn load(cfg: &Config, files: &ModelFiles, device: &Device) -> Result<Trainab
     let any_base =
         cfg.train.mode == Mode::Full || cfg.train.train_projector || cfg.train.train_encoder;
     let (mut model, base) = if !any_base {
-        (
-            Qwen2AudioModel::load(files, device, dtype, adapters)?,
-            vec![],
-        )
+        (Model::load(files, device, dtype, adapters)?, vec![])
     } else {
         // Read every tensor; the trained ones become f32 Vars, the rest stay frozen tensors.
         let mut map: HashMap<String, Tensor> = HashMap::new();
@@ -77,7 +77,7 @@ pub fn load(cfg: &Config, files: &ModelFiles, device: &Device) -> Result<Trainab
             let tensors = candle_core::safetensors::load(file, device)
                 .map_err(|e| Error::checkpoint(file, e.to_string()))?;
             for (k, t) in tensors {
-                if base_trained(cfg, &k) {
+                if base_trained(cfg, family, &k) {
                     let v = Var::from_tensor(&t.to_dtype(DType::F32)?)?;
                     map.insert(k.clone(), v.as_tensor().clone());
                     base.push((k, v));
@@ -88,7 +88,7 @@ pub fn load(cfg: &Config, files: &ModelFiles, device: &Device) -> Result<Trainab
         }
         base.sort_by(|a, b| a.0.cmp(&b.0));
         let vb = VarBuilder::from_tensors(map, dtype, device);
-        (Qwen2AudioModel::build(files, vb, adapters)?, base)
+        (Model::build(files, vb, adapters)?, base)
     };
     let lora = match &lora_source {
         Some(l) => {

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use candle_core::Tensor;
-use model::Qwen2AudioModel;
+use model::Model;
 use processor::Example;
 
 use crate::adapters::set_dropout_seed;
@@ -26,7 +26,7 @@ use crate::params::Trainable;
 pub trait ExtraLoss {
     fn micro_loss(
         &self,
-        model: &Qwen2AudioModel,
+        model: &Model,
         hidden: &Tensor,
         examples: &[&Example],
     ) -> Result<Option<Tensor>>;
@@ -188,12 +188,12 @@ pub fn train_step(
 
 /// Forward + answer-only loss of one micro-batch: the summed loss (differentiable), host
 /// per-row sums and token counts, and the hidden states (for an extra loss term).
-pub(crate) fn micro_loss(model: &Qwen2AudioModel, exs: &[&Example]) -> Result<(LossSum, Tensor)> {
-    let seqs: Vec<model::model::Sequence> = exs
+pub(crate) fn micro_loss(model: &Model, exs: &[&Example]) -> Result<(LossSum, Tensor)> {
+    let seqs: Vec<model::Sequence> = exs
         .iter()
-        .map(|e| model::model::Sequence {
+        .map(|e| model::Sequence {
             ids: e.ids.clone(),
-            audio: e.audio.clone(),
+            inputs: e.inputs.clone(),
         })
         .collect();
     let batch = model.batch(&seqs)?;

@@ -14,7 +14,7 @@ use finetune::params::Trainable;
 use finetune::step::{train_step, GradSync, Seams, StepSettings};
 use model::lora::TargetModules;
 use model::prompt::Message;
-use model::Qwen2AudioModel;
+use model::Model;
 use processor::example;
 use testkit::{fixtures, rel_err as rel};
 
@@ -84,10 +84,10 @@ fn three_lora_steps_match_peft_and_torch_adamw() {
         rslora: false,
         init_from: Some(fixtures().join("train/adapter_init")),
     };
-    let lora = TrainableLora::new(&lcfg, 0).unwrap();
+    let lora = TrainableLora::new(&lcfg, 0, model::Family::Qwen2Audio).unwrap();
     let files =
         model::checkpoint::resolve(fixtures().join("tiny/model").to_str().unwrap()).unwrap();
-    let mut model = Qwen2AudioModel::load(&files, &Device::Cpu, DType::F32, &lora).unwrap();
+    let mut model = Model::load(&files, &Device::Cpu, DType::F32, &lora).unwrap();
     lora.check_init_consumed().unwrap();
     let pairs = lora.pairs();
     assert_eq!(pairs.len(), 14);
@@ -101,7 +101,7 @@ fn three_lora_steps_match_peft_and_torch_adamw() {
         .iter()
         .enumerate()
         .map(|(i, (clips, prompt, target))| {
-            let audio = clips
+            let audio: Vec<model::AudioInput> = clips
                 .iter()
                 .map(|c| {
                     let x = audio::load_mono_16k(&fixtures().join("tiny/clips").join(c)).unwrap();

@@ -11,7 +11,7 @@ use finetune::optim::{AdamW, AdamWConfig};
 use finetune::params::Trainable;
 use finetune::step::{train_step, ExtraLoss, GradSync, Seams, StepSettings};
 use model::prompt::Message;
-use model::Qwen2AudioModel;
+use model::Model;
 use processor::{example, Example};
 use testkit::{max_abs_diff, tiny_clip, tiny_model_dir};
 
@@ -20,9 +20,9 @@ fn trainable() -> Trainable {
         dropout: 0.0,
         ..LoraSection::default()
     };
-    let lora = TrainableLora::new(&lcfg, 7).unwrap();
+    let lora = TrainableLora::new(&lcfg, 7, model::Family::Qwen2Audio).unwrap();
     let files = model::checkpoint::resolve(tiny_model_dir().to_str().unwrap()).unwrap();
-    let model = Qwen2AudioModel::load(&files, &Device::Cpu, DType::F32, &lora).unwrap();
+    let model = Model::load(&files, &Device::Cpu, DType::F32, &lora).unwrap();
     let pairs = lora.pairs();
     // B starts at zero (PEFT's init), which would leave A without a gradient signal.
     for p in &pairs {
@@ -39,7 +39,7 @@ fn trainable() -> Trainable {
     }
 }
 
-fn examples(model: &Qwen2AudioModel) -> Vec<Vec<Example>> {
+fn examples(model: &Model) -> Vec<Vec<Example>> {
     let x = audio::load_mono_16k(&tiny_clip("tone.wav")).unwrap();
     let f = model.features(&x, audio::LongAudio::Error).unwrap();
     let e = example::build(
@@ -89,7 +89,7 @@ struct SameAgain;
 impl ExtraLoss for SameAgain {
     fn micro_loss(
         &self,
-        model: &Qwen2AudioModel,
+        model: &Model,
         hidden: &Tensor,
         examples: &[&Example],
     ) -> finetune::Result<Option<Tensor>> {

@@ -9,7 +9,7 @@ use candle_core::{DType, Device, Tensor};
 use criterion::{criterion_group, criterion_main, Criterion};
 use model::decoder::KvCache;
 use model::init::{write_new_checkpoint, AudioSpec, InitSpec, TextSpec};
-use model::Qwen2AudioModel;
+use model::Model;
 
 const D_AUDIO: usize = 384;
 const AUDIO_LAYERS: usize = 4;
@@ -51,8 +51,7 @@ fn write_model(dir: &Path) {
 fn bench(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("bench-model-{}", std::process::id()));
     write_model(&dir);
-    let model = Qwen2AudioModel::from_source(dir.to_str().unwrap(), &Device::Cpu, DType::F32, None)
-        .unwrap();
+    let model = Model::from_source(dir.to_str().unwrap(), &Device::Cpu, DType::F32, None).unwrap();
     let clip = |secs: usize| {
         let x: Vec<f32> = (0..secs * 16_000)
             .map(|i| ((i as f32) * 0.05).sin() * 0.3)
@@ -67,7 +66,10 @@ fn bench(c: &mut Criterion) {
     g.finish();
 
     let ids: Vec<u32> = (0..300u32).map(|i| i % 250).collect(); // byte tokens: always present
-    let seq = model::model::Sequence { ids, audio: vec![] };
+    let seq = model::Sequence {
+        ids,
+        inputs: model::Inputs::default(),
+    };
     let batch = model.batch(std::slice::from_ref(&seq)).unwrap();
     let mut g = c.benchmark_group("decoder");
     g.sample_size(10);

@@ -24,6 +24,8 @@ pub enum Error {
     Tokenizer { path: PathBuf, msg: String },
     #[error("audio: {0}")]
     Audio(#[from] audio::Error),
+    #[error("vision: {0}")]
+    Vision(#[from] vision::Error),
     #[error("prompt: {0}")]
     Prompt(String),
     #[error("adapter {path}: {msg}")]

@@ -11,7 +11,6 @@ use candle_core::{DType, Device, IndexOp, Tensor, D};
 use rng::Rng;
 
 use crate::decoder::{causal_mask, Decoder, KvCache};
-use crate::model::{Qwen2AudioModel, Sequence};
 use crate::{Error, Result};
 
 /// What [`Generative::prefill`] leaves for the steps after it.
@@ -36,32 +35,6 @@ pub trait Generative {
     fn prefill(&self, prompts: &[Self::Prompt], cache: &mut KvCache) -> Result<Prefilled>;
     /// A prompt's token count (an empty prompt is refused).
     fn prompt_len(prompt: &Self::Prompt) -> usize;
-}
-
-impl Generative for Qwen2AudioModel {
-    type Prompt = Sequence;
-    fn decoder(&self) -> &Decoder {
-        &self.decoder
-    }
-    fn device(&self) -> &Device {
-        Qwen2AudioModel::device(self)
-    }
-    fn eos_ids(&self) -> Vec<u32> {
-        Qwen2AudioModel::eos_ids(self)
-    }
-    fn prefill(&self, seqs: &[Sequence], cache: &mut KvCache) -> Result<Prefilled> {
-        let batch = self.batch(seqs)?;
-        let hidden = self.forward_hidden(&batch, Some(cache))?;
-        let t = hidden.dim(1)?;
-        Ok(Prefilled {
-            logits: self.decoder.logits(&hidden.i((.., t - 1, ..))?)?,
-            valid: batch.valid,
-            next_pos: seqs.iter().map(|s| s.ids.len() as u32).collect(),
-        })
-    }
-    fn prompt_len(prompt: &Sequence) -> usize {
-        prompt.ids.len()
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,10 +1,13 @@
-//! Qwen2-Audio on Candle: checkpoint loading, the Whisper-style audio encoder, the projector,
-//! the Qwen2 decoder with an explicit KV cache, prompt building and generation.
+//! Qwen2-Audio and Qwen2-VL on Candle: checkpoint loading, the Whisper-style audio encoder and
+//! its projector, the vision tower and its merger, the one Qwen2 decoder (1-D RoPE or M-RoPE)
+//! with an explicit KV cache, prompt building and generation.
 //!
 //! Data flows one way: mel features (from the `audio` crate) → [`encoder::AudioEncoder`] →
-//! [`Qwen2AudioModel::project`] → spliced into token embeddings at `<|AUDIO|>` positions →
-//! [`decoder::Decoder`] → logits. Every op on the trainable path (decoder, projector, encoder)
-//! is differentiable: no fused candle op without a backward is used here.
+//! projector, and patches (from the `vision` crate) → [`vision::VisionTower`] → merger; both
+//! spliced into the token embeddings at their placeholders ([`model::splice`]) →
+//! [`decoder::Decoder`] → logits. [`Model`] holds whichever towers the checkpoint has.
+//! Every op on the trainable path (decoder, projector, encoders, vision tower) is
+//! differentiable: no fused candle op without a backward is used here.
 
 pub mod checkpoint;
 pub mod checkpointing;
@@ -27,4 +30,4 @@ pub mod vision;
 
 pub use config::{AudioEncoderConfig, GenerationConfig, Qwen2AudioConfig, TextConfig};
 pub use error::{Error, Result};
-pub use model::{AudioInput, Batch, Qwen2AudioModel};
+pub use model::{AudioInput, Batch, Family, Inputs, Model, Sequence, VisualInput};

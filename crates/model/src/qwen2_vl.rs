@@ -1,26 +1,19 @@
 //! Qwen2-VL (transformers 4.57 models/qwen2_vl/modeling_qwen2_vl.py): the vision tower
-//! ([`crate::vision::VisionTower`]) feeding the project's one Qwen2 [`Decoder`], with the image
+//! ([`crate::vision::VisionTower`]) feeding the project's one Qwen2 decoder, with the image
 //! features spliced in at `<|image_pad|>` positions and multimodal RoPE (M-RoPE): text tokens
 //! advance all three position axes together, a visual token's (temporal, height, width)
 //! position is its place in the merged grid ([`rope_index`], the reference's
 //! `get_rope_index`).
 //!
-//! Generation goes through `generate::generate` ([`Generative`]): the prefill here, every
-//! later step the decoder's. Not yet here (see the vision issue): videos, prompts from samples
-//! (`processor`), and the trainer/eval integration.
+//! The network itself is [`crate::model::Model`] (family `qwen2_vl`): this module holds what is
+//! Qwen2-VL's own — its config, the 3-D positions, and its PEFT module paths.
 
-use candle_core::{DType, Device, IndexOp, Tensor};
+use candle_core::{DType, Device};
 use serde::Deserialize;
 
-use crate::checkpoint::ModelFiles;
-use crate::config::{GenerationConfig, TextConfig};
-use crate::decoder::{causal_mask, Decoder, KvCache};
-use crate::generate::{Generative, Prefilled};
+use crate::config::TextConfig;
 use crate::lora::{AdapterSource, LoraWeights};
-use crate::model::splice;
-use crate::prompt::{expand, Media};
-use crate::tokenizer::Tokenizer;
-use crate::vision::{checkpoint_prefix, VisionConfig, VisionTower};
+use crate::vision::VisionConfig;
 use crate::{Error, Result};
 
 /// `config.json` of a `Qwen2VLForConditionalGeneration` checkpoint, in either layout: the
@@ -198,9 +191,9 @@ pub fn rope_index(
 /// transformers ≥ 4.52's in-memory modules (`model.language_model.layers.N…`,
 /// `model.visual.…`), which PEFT adapters made with those versions use: an adapter of either
 /// kind loads.
-struct ModulePaths<'a>(&'a dyn AdapterSource);
+pub(crate) struct ModulePaths<'a>(pub(crate) &'a dyn AdapterSource);
 
-fn in_memory_path(module: &str) -> Option<String> {
+pub(crate) fn in_memory_path(module: &str) -> Option<String> {
     if let Some(rest) = module.strip_prefix("model.") {
         return Some(format!("model.language_model.{rest}"));
     }
@@ -225,190 +218,5 @@ impl AdapterSource for ModulePaths<'_> {
             Some(alias) => self.0.lora_for(&alias, in_dim, out_dim, dtype, device),
             None => Ok(None),
         }
-    }
-}
-
-/// The Qwen2-VL network: vision tower + the one decoder, its tokenizer and generation config.
-pub struct Qwen2VLModel {
-    pub config: Qwen2VLConfig,
-    pub generation: GenerationConfig,
-    pub tokenizer: Tokenizer,
-    pub visual: VisionTower,
-    pub decoder: Decoder,
-    device: Device,
-}
-
-impl Qwen2VLModel {
-    /// A local directory or hub id, and optionally a PEFT adapter directory (every tensor of
-    /// the adapter must be used).
-    pub fn from_source(
-        source: &str,
-        device: &Device,
-        dtype: DType,
-        adapter: Option<&std::path::Path>,
-    ) -> Result<Self> {
-        let files = crate::checkpoint::resolve(source)?;
-        crate::lora::with_peft(adapter, |ad| Self::load(&files, device, dtype, ad))
-    }
-
-    /// Loads a checkpoint (memory-mapped safetensors, cast to `dtype`) with optional adapters.
-    pub fn load(
-        files: &ModelFiles,
-        device: &Device,
-        dtype: DType,
-        adapters: &dyn AdapterSource,
-    ) -> Result<Self> {
-        let adapters = &ModulePaths(adapters);
-        let vb = files.var_builder(dtype, device)?;
-        let config = Qwen2VLConfig::from_file(&files.config)?;
-        let tokenizer = Tokenizer::from_file(&files.tokenizer)?;
-        let generation = match &files.generation_config {
-            Some(p) => GenerationConfig::from_file_or_default(p)?,
-            None => GenerationConfig::default(),
-        };
-        for (tok, id) in [
-            ("<|image_pad|>", config.image_token_id),
-            ("<|video_pad|>", config.video_token_id),
-            ("<|vision_start|>", config.vision_start_token_id),
-        ] {
-            if tokenizer.token_to_id(tok) != Some(id) {
-                return Err(Error::Config {
-                    path: files.config.clone(),
-                    msg: format!("the tokenizer's {tok} is not the config's id {id}"),
-                });
-            }
-        }
-        let ctx = |e| files.checkpoint_error(e);
-        let prefix = checkpoint_prefix(&vb).ok_or_else(|| Error::Checkpoint {
-            path: files.dir.clone(),
-            msg: "no vision tower (visual.patch_embed.proj.weight)".into(),
-        })?;
-        let visual = VisionTower::load(&config.vision, vb.pp(prefix), adapters).map_err(ctx)?;
-        let decoder =
-            Decoder::load(&config.text, config.tie_word_embeddings, vb, adapters).map_err(ctx)?;
-        Ok(Self {
-            config,
-            generation,
-            tokenizer,
-            visual,
-            decoder,
-            device: device.clone(),
-        })
-    }
-
-    /// The ids of a chat-templated prompt (`model::prompt::render_chat` with `Part::Image`s)
-    /// whose images have the patch grids `images`, in order: each `<|image_pad|>` expanded to
-    /// the image's `t·h·w / merge²` tokens. A count mismatch is an error.
-    pub fn prompt_ids(&self, templated: &str, images: &[[usize; 3]]) -> Result<Vec<u32>> {
-        let ids = self.tokenizer.encode(templated)?;
-        let counts: Vec<usize> = images
-            .iter()
-            .map(|&g| self.config.vision.tokens(g))
-            .collect();
-        expand(&ids, self.config.image_token_id, &Media::IMAGE, &counts)
-    }
-
-    /// Final hidden states [B, T, H] of the left-padded `prompts` (each with its images),
-    /// their validity, and each row's next position (one past the largest M-RoPE position it
-    /// used); fills `cache` if given.
-    pub fn forward_hidden(
-        &self,
-        prompts: &[VisualPrompt],
-        cache: Option<&mut KvCache>,
-    ) -> Result<(Tensor, Vec<Vec<bool>>, Vec<u32>)> {
-        let t = prompts.iter().map(|p| p.ids.len()).max().unwrap_or(0);
-        let b = prompts.len();
-        let pad = self.tokenizer.special.endoftext;
-        let merge = self.config.vision.spatial_merge_size;
-        let (mut ids, mut axes) = (Vec::with_capacity(b * t), [vec![], vec![], vec![]]);
-        let (mut valid, mut next_pos, mut features) = (Vec::new(), Vec::new(), Vec::new());
-        for p in prompts {
-            let n_pad = t - p.ids.len();
-            let pos = rope_index(&p.ids, &p.grids, &[], merge, &self.config)?;
-            ids.extend(std::iter::repeat_n(pad, n_pad).chain(p.ids.iter().copied()));
-            for (axis, row) in axes.iter_mut().zip(&pos) {
-                // The reference gives padded positions 1; they are masked out anyway.
-                axis.extend(std::iter::repeat_n(1, n_pad).chain(row.iter().copied()));
-            }
-            next_pos.push(pos.iter().flatten().copied().max().map_or(0, |m| m + 1));
-            valid.push(
-                std::iter::repeat_n(false, n_pad)
-                    .chain(std::iter::repeat_n(true, p.ids.len()))
-                    .collect(),
-            );
-            if let Some(px) = &p.pixel_values {
-                features.push(self.visual.forward(px, &p.grids)?);
-            }
-        }
-        let ids = Tensor::from_vec(ids, (b, t), &self.device)?;
-        let embeds = splice(
-            &self.decoder,
-            &ids,
-            self.config.image_token_id,
-            ("<|image_pad|>", "image"),
-            &features,
-        )?;
-        let positions = Tensor::from_vec(axes.concat(), (3, b, t), &self.device)?;
-        let mask = causal_mask(&valid, 0, t, &self.device)?;
-        let hidden = self
-            .decoder
-            .forward(&embeds, &positions, Some(&mask), cache)?;
-        Ok((hidden, valid, next_pos))
-    }
-
-    /// Logits at every position [T, V] (f32) of one prompt whose images are `pixel_values`
-    /// (the preprocessor's rows, every image's in prompt order) with patch grids `grids`.
-    pub fn prompt_logits(
-        &self,
-        ids: &[u32],
-        pixel_values: Option<&Tensor>,
-        grids: &[[usize; 3]],
-    ) -> Result<Tensor> {
-        let prompt = VisualPrompt {
-            ids: ids.to_vec(),
-            pixel_values: pixel_values.cloned(),
-            grids: grids.to_vec(),
-        };
-        let (hidden, _, _) = self.forward_hidden(std::slice::from_ref(&prompt), None)?;
-        self.decoder.logits(&hidden.squeeze(0)?)
-    }
-
-    /// End-of-sequence ids: `generation_config.json`'s, else `<|im_end|>` and `<|endoftext|>`.
-    pub fn eos_ids(&self) -> Vec<u32> {
-        self.generation.eos_or(&self.tokenizer.special)
-    }
-}
-
-/// One prompt for [`Qwen2VLModel`]: ids with every `<|image_pad|>` expanded
-/// ([`Qwen2VLModel::prompt_ids`]), its images' patch rows in prompt order and their grids.
-#[derive(Debug, Clone)]
-pub struct VisualPrompt {
-    pub ids: Vec<u32>,
-    pub pixel_values: Option<Tensor>,
-    pub grids: Vec<[usize; 3]>,
-}
-
-impl Generative for Qwen2VLModel {
-    type Prompt = VisualPrompt;
-    fn decoder(&self) -> &Decoder {
-        &self.decoder
-    }
-    fn device(&self) -> &Device {
-        &self.device
-    }
-    fn eos_ids(&self) -> Vec<u32> {
-        Qwen2VLModel::eos_ids(self)
-    }
-    fn prefill(&self, prompts: &[VisualPrompt], cache: &mut KvCache) -> Result<Prefilled> {
-        let (hidden, valid, next_pos) = self.forward_hidden(prompts, Some(cache))?;
-        let t = hidden.dim(1)?;
-        Ok(Prefilled {
-            logits: self.decoder.logits(&hidden.i((.., t - 1, ..))?)?,
-            valid,
-            next_pos,
-        })
-    }
-    fn prompt_len(prompt: &VisualPrompt) -> usize {
-        prompt.ids.len()
     }
 }

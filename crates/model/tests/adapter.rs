@@ -5,11 +5,11 @@ mod common;
 
 use candle_core::{DType, Device};
 use common::*;
-use model::Qwen2AudioModel;
+use model::Model;
 
-fn with_adapter(dir: &std::path::Path) -> model::Result<Qwen2AudioModel> {
+fn with_adapter(dir: &std::path::Path) -> model::Result<Model> {
     let base = testkit::tiny_model_dir();
-    Qwen2AudioModel::from_source(base.to_str().unwrap(), &Device::Cpu, DType::F32, Some(dir))
+    Model::from_source(base.to_str().unwrap(), &Device::Cpu, DType::F32, Some(dir))
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use candle_core::{DType, Device, Tensor};
-use model::Qwen2AudioModel;
+use model::Model;
 
 /// The tiny model's fixtures: `tests/fixtures/tiny` (model, clips, reference outputs).
 pub fn tiny_fixtures() -> PathBuf {
@@ -33,12 +33,12 @@ pub fn case(name: &str) -> serde_json::Value {
         .clone()
 }
 
-pub fn tiny() -> Qwen2AudioModel {
+pub fn tiny() -> Model {
     let dir = testkit::tiny_model_dir();
-    Qwen2AudioModel::from_source(dir.to_str().unwrap(), &Device::Cpu, DType::F32, None).unwrap()
+    Model::from_source(dir.to_str().unwrap(), &Device::Cpu, DType::F32, None).unwrap()
 }
 
-pub fn clip(model: &Qwen2AudioModel, file: &str) -> model::AudioInput {
+pub fn clip(model: &Model, file: &str) -> model::AudioInput {
     let samples = audio::load_mono_16k(&testkit::tiny_clip(file)).unwrap();
     model
         .features(&samples, audio::LongAudio::Truncate)
@@ -46,7 +46,7 @@ pub fn clip(model: &Qwen2AudioModel, file: &str) -> model::AudioInput {
 }
 
 /// The clips and user prompt of a case, as a sequence built with the chat template.
-pub fn sequence(model: &Qwen2AudioModel, name: &str) -> model::model::Sequence {
+pub fn sequence(model: &Model, name: &str) -> model::model::Sequence {
     let c = case(name);
     let clips: Vec<_> = c["clips"]
         .as_array()

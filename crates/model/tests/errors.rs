@@ -5,7 +5,7 @@ mod common;
 
 use candle_core::{DType, Device};
 use common::*;
-use model::Qwen2AudioModel;
+use model::Model;
 
 fn copy_model(name: &str) -> std::path::PathBuf {
     let dir = testkit::scratch(&format!("tiny-{name}"));
@@ -17,7 +17,7 @@ fn copy_model(name: &str) -> std::path::PathBuf {
 }
 
 fn load(dir: &std::path::Path) -> String {
-    Qwen2AudioModel::from_source(dir.to_str().unwrap(), &Device::Cpu, DType::F32, None)
+    Model::from_source(dir.to_str().unwrap(), &Device::Cpu, DType::F32, None)
         .err()
         .expect("must fail")
         .to_string()
@@ -74,7 +74,7 @@ fn bad_config_values_name_the_file_and_field() {
 
 #[test]
 fn a_missing_model_source_is_explained() {
-    let e = Qwen2AudioModel::from_source("/no/such/dir", &Device::Cpu, DType::F32, None)
+    let e = Model::from_source("/no/such/dir", &Device::Cpu, DType::F32, None)
         .err()
         .unwrap()
         .to_string();
@@ -104,11 +104,11 @@ fn placeholder_and_clip_counts_must_agree() {
 fn audio_rows_must_match_audio_tokens() {
     let model = tiny();
     let seq = sequence(&model, "single");
-    let batch = model.batch(std::slice::from_ref(&seq)).unwrap();
-    let short = batch.audio[0].narrow(0, 0, 10).unwrap();
-    let e = model.embed(&batch.ids, &[short]).err().unwrap().to_string();
+    let mut batch = model.batch(std::slice::from_ref(&seq)).unwrap();
+    batch.audio[0] = batch.audio[0].narrow(0, 0, 10).unwrap();
+    let e = model.embed(&batch).err().unwrap().to_string();
     assert!(
-        e.contains("33 <|AUDIO|> token(s) but 10 audio feature row(s)"),
+        e.contains("33 <|AUDIO|> token(s) but 10 audio clip feature row(s)"),
         "{e}"
     );
 }

@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarBuilder;
 use common::*;
-use model::Qwen2AudioModel;
+use model::Model;
 
 /// Cross-entropy of the next token at every position after the audio (a stand-in for the
 /// trainer's answer-only loss).
-fn loss(model: &Qwen2AudioModel) -> Tensor {
+fn loss(model: &Model) -> Tensor {
     let seq = sequence(model, "pair");
     let batch = model.batch(std::slice::from_ref(&seq)).unwrap();
     let hidden = model
@@ -48,7 +48,7 @@ fn lora_on_every_linear_gets_gradients() {
     let src = AllLinear {
         vars: RefCell::new(vec![]),
     };
-    let model = Qwen2AudioModel::load(&files, &Device::Cpu, DType::F32, &src).unwrap();
+    let model = Model::load(&files, &Device::Cpu, DType::F32, &src).unwrap();
     let grads = loss(&model).backward().unwrap();
     let vars = src.vars.borrow();
     // 2 encoder layers × 6 + projector + 2 decoder layers × 7 linears, A and B each.
@@ -59,7 +59,7 @@ fn lora_on_every_linear_gets_gradients() {
 }
 
 /// Every weight as a `Var` (full finetuning), and the model built on them.
-fn full_finetuning_model() -> (Qwen2AudioModel, HashMap<String, Var>) {
+fn full_finetuning_model() -> (Model, HashMap<String, Var>) {
     let files = model::checkpoint::resolve(testkit::tiny_model_dir().to_str().unwrap()).unwrap();
     let tensors = testkit::load_tensors(&files.weights[0]);
     let vars: HashMap<String, Var> = tensors
@@ -71,7 +71,7 @@ fn full_finetuning_model() -> (Qwen2AudioModel, HashMap<String, Var>) {
         .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
         .collect();
     let vb = VarBuilder::from_tensors(as_tensors, DType::F32, &Device::Cpu);
-    let model = Qwen2AudioModel::build(&files, vb, &model::lora::NoAdapters).unwrap();
+    let model = Model::build(&files, vb, &model::lora::NoAdapters).unwrap();
     (model, vars)
 }
 
@@ -91,7 +91,7 @@ fn checkpointed_layers_give_the_plain_gradients() {
     let src = AllLinear {
         vars: RefCell::new(vec![]),
     };
-    let mut model = Qwen2AudioModel::load(&files, &Device::Cpu, DType::F32, &src).unwrap();
+    let mut model = Model::load(&files, &Device::Cpu, DType::F32, &src).unwrap();
     let plain = loss(&model).backward().unwrap();
     let vars = src.vars.borrow();
     let store = model

@@ -3,7 +3,7 @@
 use candle_core::{DType, Device};
 use model::init::{write_new_checkpoint, AudioSpec, InitSpec, TextSpec};
 use model::prompt::Message;
-use model::Qwen2AudioModel;
+use model::Model;
 
 fn spec(seed: u64) -> InitSpec {
     InitSpec {
@@ -65,10 +65,9 @@ fn a_new_checkpoint_loads_runs_and_is_reproducible() {
             != std::fs::read(c.join("model.safetensors")).unwrap()
     );
 
-    let m =
-        Qwen2AudioModel::from_source(a.to_str().unwrap(), &Device::Cpu, DType::F32, None).unwrap();
+    let m = Model::from_source(a.to_str().unwrap(), &Device::Cpu, DType::F32, None).unwrap();
     assert_eq!(m.tokenizer.vocab_size(), vocab);
-    assert_eq!(m.config.text_config.vocab_size, vocab);
+    assert_eq!(m.text_config().vocab_size, vocab);
     // The six Qwen specials follow the BPE vocabulary, in the reference's order.
     let s = m.tokenizer.special;
     assert_eq!(

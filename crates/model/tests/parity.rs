@@ -19,9 +19,14 @@ fn check_case(name: &str) {
     let seq = sequence(&model, name);
 
     // Template and valid frame counts.
-    let msg = Message::user_with_audio(seq.audio.len(), c["prompt"].as_str().unwrap());
+    let msg = Message::user_with_audio(seq.inputs.audio.len(), c["prompt"].as_str().unwrap());
     assert_eq!(render_chat(&[msg], true), c["templated"].as_str().unwrap());
-    let frames: Vec<u32> = seq.audio.iter().map(|a| a.valid_frames as u32).collect();
+    let frames: Vec<u32> = seq
+        .inputs
+        .audio
+        .iter()
+        .map(|a| a.valid_frames as u32)
+        .collect();
     assert_eq!(
         frames,
         ids(&r[&format!("{name}.feature_mask_sum")]),
@@ -36,10 +41,16 @@ fn check_case(name: &str) {
     );
 
     // Encoder and projector outputs for every valid audio token.
-    let enc: Vec<Tensor> = seq.audio.iter().map(|a| model.encode(a).unwrap()).collect();
+    let enc: Vec<Tensor> = seq
+        .inputs
+        .audio
+        .iter()
+        .map(|a| model.encode(a).unwrap())
+        .collect();
     let enc = Tensor::cat(&enc, 0).unwrap();
     let d_enc = max_abs_diff(&enc, &r[&format!("{name}.encoder_out")]);
     let proj: Vec<Tensor> = seq
+        .inputs
         .audio
         .iter()
         .map(|a| model.audio_embeds(a).unwrap())
@@ -164,8 +175,7 @@ fn bf16_sharded_checkpoint_loads_and_tracks_the_reference() {
     let files = model::checkpoint::resolve(dir.to_str().unwrap()).unwrap();
     assert!(files.weights.len() >= 2, "expected several shards");
     let m =
-        model::Qwen2AudioModel::load(&files, &Device::Cpu, DType::BF16, &model::lora::NoAdapters)
-            .unwrap();
+        model::Model::load(&files, &Device::Cpu, DType::BF16, &model::lora::NoAdapters).unwrap();
     let r = reference();
     let seq = sequence(&m, "single");
     let logits = m.prompt_logits(&seq).unwrap();

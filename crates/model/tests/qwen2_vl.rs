@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use candle_core::{DType, Device, Tensor};
 use model::lora::NoAdapters;
 use model::nn::Rotary;
-use model::qwen2_vl::{rope_index, Qwen2VLConfig, Qwen2VLModel, VisualPrompt};
+use model::qwen2_vl::{rope_index, Qwen2VLConfig};
+use model::{Inputs, Model, Sequence, VisualInput};
 use testkit::{fixtures, load_tensors, max_abs, max_abs_diff, scratch};
 
 /// (prompt, its images in order)
@@ -26,32 +27,36 @@ fn grid_of(t: &Tensor) -> [usize; 3] {
     [v[0] as usize, v[1] as usize, v[2] as usize]
 }
 
-/// The patch grids of fixture images, in order.
-fn grids_of(r: &HashMap<String, Tensor>, images: &[&str]) -> Vec<[usize; 3]> {
-    images
-        .iter()
-        .map(|i| grid_of(&r[&format!("{i}.grid_thw")]))
-        .collect()
+/// A fixture image's reference patches as a model input.
+fn image_of(r: &HashMap<String, Tensor>, image: &str) -> VisualInput {
+    let px = &r[&format!("{image}.pixel_values")];
+    let [t, h, w] = grid_of(&r[&format!("{image}.grid_thw")]);
+    VisualInput {
+        data: px.flatten_all().unwrap().to_vec1().unwrap(),
+        patch_dim: px.dim(1).unwrap(),
+        grids: vec![vision::GridThw { t, h, w }],
+    }
 }
 
-/// Fixture prompt `name` with its images: the reference's ids, patches (concatenated in
-/// order) and grids.
-fn prompt_of(r: &HashMap<String, Tensor>, name: &str, images: &[&str]) -> VisualPrompt {
-    let px: Vec<&Tensor> = images
-        .iter()
-        .map(|i| &r[&format!("{i}.pixel_values")])
-        .collect();
-    VisualPrompt {
+/// Fixture prompt `name` with its images: the reference's ids and patches.
+fn prompt_of(r: &HashMap<String, Tensor>, name: &str, images: &[&str]) -> Sequence {
+    Sequence {
         ids: ids_of(&r[&format!("{name}.input_ids")]),
-        pixel_values: Some(Tensor::cat(&px, 0).unwrap()),
-        grids: grids_of(r, images),
+        inputs: Inputs::images(images.iter().map(|i| image_of(r, i)).collect()),
     }
 }
 
 /// Logits of a fixture prompt.
-fn logits_of(m: &Qwen2VLModel, p: &VisualPrompt) -> Tensor {
-    m.prompt_logits(&p.ids, p.pixel_values.as_ref(), &p.grids)
-        .unwrap()
+fn logits_of(m: &Model, p: &Sequence) -> Tensor {
+    m.prompt_logits(p).unwrap()
+}
+
+fn grids(p: &Sequence) -> Vec<[usize; 3]> {
+    p.inputs
+        .images
+        .iter()
+        .flat_map(|x| x.grids.iter().map(|g| g.to_array()))
+        .collect()
 }
 
 fn files() -> model::checkpoint::ModelFiles {
@@ -64,7 +69,7 @@ fn rope_index_equals_get_rope_index() {
     let cfg = Qwen2VLConfig::from_file(&files().config).unwrap();
     for (name, images) in PROMPTS {
         let p = prompt_of(&r, name, images);
-        let pos = rope_index(&p.ids, &p.grids, &[], cfg.vision.spatial_merge_size, &cfg).unwrap();
+        let pos = rope_index(&p.ids, &grids(&p), &[], cfg.vision.spatial_merge_size, &cfg).unwrap();
         let want: Vec<Vec<i64>> = r[&format!("{name}.position_ids")].to_vec2().unwrap();
         for axis in 0..3 {
             let got: Vec<i64> = pos[axis].iter().map(|&x| x as i64).collect();
@@ -93,7 +98,7 @@ fn mrope_with_equal_axes_is_plain_rope() {
 #[test]
 fn image_prompt_logits_equal_transformers() {
     let r = load_tensors(fixtures().join("vision/reference.safetensors"));
-    let m = Qwen2VLModel::load(&files(), &Device::Cpu, DType::F32, &NoAdapters).unwrap();
+    let m = Model::load(&files(), &Device::Cpu, DType::F32, &NoAdapters).unwrap();
     let mut worst: f64 = 0.0;
     for (name, images) in PROMPTS {
         let got = logits_of(&m, &prompt_of(&r, name, images));
@@ -107,11 +112,11 @@ fn image_prompt_logits_equal_transformers() {
     }
     assert!(worst <= 1e-4, "max |Δlogit| {worst:e}");
     // More placeholders than image rows: a clear error.
-    let ids = ids_of(&r["one_image.input_ids"]);
-    let px = &r["small.pixel_values"];
-    let e = m
-        .prompt_logits(&ids, Some(px), &[grid_of(&r["small.grid_thw"])])
-        .unwrap_err();
+    let wrong = Sequence {
+        ids: ids_of(&r["one_image.input_ids"]),
+        inputs: Inputs::images(vec![image_of(&r, "small")]),
+    };
+    let e = m.prompt_logits(&wrong).unwrap_err();
     assert!(e.to_string().contains("<|image_pad|>"), "{e}");
 }
 
@@ -122,7 +127,7 @@ fn image_prompts_tokenise_as_the_reference_processor() {
     use model::prompt::{render_chat, Message, Part, Role};
     let r = load_tensors(fixtures().join("vision/reference.safetensors"));
     let cases = testkit::read_json(fixtures().join("vision/cases.json"));
-    let m = Qwen2VLModel::load(&files(), &Device::Cpu, DType::F32, &NoAdapters).unwrap();
+    let m = Model::load(&files(), &Device::Cpu, DType::F32, &NoAdapters).unwrap();
     for (name, images) in PROMPTS {
         let case = cases["prompts"]
             .as_array()
@@ -140,12 +145,11 @@ fn image_prompts_tokenise_as_the_reference_processor() {
             true,
         );
         assert_eq!(templated, case["templated"].as_str().unwrap(), "{name}");
-        let grids = grids_of(&r, images);
-        let ids = m.prompt_ids(&templated, &grids).unwrap();
+        let mut inputs = Inputs::images(images.iter().map(|i| image_of(&r, i)).collect());
+        let ids = m.prompt_ids(&templated, &inputs).unwrap();
         assert_eq!(ids, ids_of(&r[&format!("{name}.input_ids")]), "{name}");
-        let e = m
-            .prompt_ids(&templated, &grids[..1.min(grids.len() - 1)])
-            .unwrap_err();
+        inputs.images.truncate(images.len() - 1);
+        let e = m.prompt_ids(&templated, &inputs).unwrap_err();
         assert!(e.to_string().contains("<|image_pad|>"), "{e}");
     }
 }
@@ -158,7 +162,7 @@ fn a_peft_adapter_gives_pefts_logits() {
     let r = load_tensors(fixtures().join("vision/reference.safetensors"));
     let want =
         &load_tensors(fixtures().join("vision/adapter_reference.safetensors"))["one_image.logits"];
-    let m = Qwen2VLModel::from_source(
+    let m = Model::from_source(
         fixtures().join("vision/model").to_str().unwrap(),
         &Device::Cpu,
         DType::F32,
@@ -189,12 +193,12 @@ fn from_png_files_to_logits() {
     let px = proc
         .preprocess_files(&[dir.join("images/small.png"), dir.join("images/alpha.png")])
         .unwrap();
-    let grids: Vec<[usize; 3]> = px.grids.iter().map(|g| g.to_array()).collect();
-    let rows = px.rows();
-    let px = Tensor::from_vec(px.data, (rows, px.patch_dim), &Device::Cpu).unwrap();
-    let m = Qwen2VLModel::load(&files(), &Device::Cpu, DType::F32, &NoAdapters).unwrap();
-    let ids = ids_of(&r["two_images.input_ids"]);
-    let got = m.prompt_logits(&ids, Some(&px), &grids).unwrap();
+    let m = Model::load(&files(), &Device::Cpu, DType::F32, &NoAdapters).unwrap();
+    let seq = Sequence {
+        ids: ids_of(&r["two_images.input_ids"]),
+        inputs: Inputs::images(vec![px]),
+    };
+    let got = m.prompt_logits(&seq).unwrap();
     let d = max_abs_diff(&got, &r["two_images.logits"]);
     assert!(d <= 1e-4, "max |Δlogit| {d:e}");
 }
@@ -207,8 +211,8 @@ fn greedy_generation_equals_transformers() {
     use model::generate::{generate, GenerateOptions};
     let r = load_tensors(fixtures().join("vision/reference.safetensors"));
     let g = load_tensors(fixtures().join("vision/generate.safetensors"));
-    let m = Qwen2VLModel::load(&files(), &Device::Cpu, DType::F32, &NoAdapters).unwrap();
-    let prompts: Vec<VisualPrompt> = PROMPTS
+    let m = Model::load(&files(), &Device::Cpu, DType::F32, &NoAdapters).unwrap();
+    let prompts: Vec<Sequence> = PROMPTS
         .iter()
         .map(|(name, images)| prompt_of(&r, name, images))
         .collect();
@@ -292,7 +296,7 @@ fn the_hubs_flat_config_layout_reads() {
 #[test]
 fn bf16_image_prompt_logits_stay_close() {
     let r = load_tensors(fixtures().join("vision/reference.safetensors"));
-    let m = Qwen2VLModel::load(&files(), &Device::Cpu, DType::BF16, &NoAdapters).unwrap();
+    let m = Model::load(&files(), &Device::Cpu, DType::BF16, &NoAdapters).unwrap();
     let got = logits_of(&m, &prompt_of(&r, "one_image", &["wide"]));
     let want = &r["one_image.logits"];
     let d = max_abs_diff(&got, want);
@@ -301,4 +305,38 @@ fn bf16_image_prompt_logits_stay_close() {
         max_abs(want)
     );
     assert!(d <= 2e-2, "max |Δlogit| {d:e}");
+}
+
+/// A prompt with an input the model has no tower for is refused, naming the family; the
+/// family comes from `config.json`.
+#[test]
+fn inputs_without_a_tower_are_refused() {
+    use model::Family;
+    let r = load_tensors(fixtures().join("vision/reference.safetensors"));
+    let vl = Model::load(&files(), &Device::Cpu, DType::F32, &NoAdapters).unwrap();
+    assert_eq!(vl.family, Family::Qwen2VL);
+    assert!(vl.audio.is_none() && vl.visual.is_some());
+    let e = vl
+        .features(&[0.0; 16_000], audio::LongAudio::Error)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("qwen2_vl model has no tower for audio"),
+        "{e}"
+    );
+
+    let dir = testkit::tiny_model_dir();
+    let au = Model::from_source(dir.to_str().unwrap(), &Device::Cpu, DType::F32, None).unwrap();
+    assert_eq!(au.family, Family::Qwen2Audio);
+    let e = au
+        .sequence(
+            "<|im_start|>user\nhi",
+            Inputs::images(vec![image_of(&r, "small")]),
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("qwen2_audio model has no tower for image or video"),
+        "{e}"
+    );
 }

@@ -9,6 +9,14 @@ pub enum Error {
     /// Clip `index` could not be decoded or featurised.
     #[error("field audio[{index}]: {cause}")]
     Clip { index: usize, cause: data::Error },
+    /// Image or video `index` (`field` is `images` or `videos`) could not be read or
+    /// preprocessed.
+    #[error("field {field}[{index}]: {cause}")]
+    Visual {
+        field: &'static str,
+        index: usize,
+        cause: model::Error,
+    },
     /// The answer could not be turned into labelled tokens.
     #[error("field target: {0}")]
     Target(ExampleError),

@@ -1,16 +1,16 @@
 //! A training example: the chat-templated prompt and its answer as token ids, labels on the
-//! answer only, and the clips' features.
+//! answer only, and the media's inputs (clip features, image patches).
 //!
 //! Convention (pinned by tests/fixtures/train, generated with transformers 4.57): the text is
 //! `render_chat([user: clips + prompt], add_generation_prompt) + target + "<|im_end|>\n"`; the
 //! labels cover the target's tokens and the `<|im_end|>` that ends the turn, not the final
-//! newline; every other position (system turn, user turn, audio) is masked.
+//! newline; every other position (system turn, user turn, media) is masked.
 //!
 //! The labels are hard token targets today. A teacher signal (distillation) will add a second
 //! kind of target on the same answer positions: see `Target`.
 
-use model::prompt::{expand_audio, render_chat, Message};
-use model::{AudioInput, Qwen2AudioModel};
+use model::prompt::{render_chat, Message};
+use model::{Inputs, Model};
 
 /// Label value of a position that does not count (transformers' ignore index).
 pub const IGNORE: i64 = -100;
@@ -24,11 +24,11 @@ pub enum Target {
 
 #[derive(Debug, Clone)]
 pub struct Example {
-    /// Prompt and answer, every `<|AUDIO|>` expanded.
+    /// Prompt and answer, every placeholder expanded.
     pub ids: Vec<u32>,
     /// Same length as `ids`: the token at answer positions, `IGNORE` elsewhere.
     pub labels: Vec<i64>,
-    pub audio: Vec<AudioInput>,
+    pub inputs: Inputs,
     pub target: Target,
     /// Where it came from (`file:line (id)`), for error messages.
     pub source: String,
@@ -57,12 +57,13 @@ pub enum ExampleError {
 
 /// Builds the example for a conversation (its last turn the user's) answered by `target`.
 pub fn build(
-    model: &Qwen2AudioModel,
+    model: &Model,
     messages: &[Message],
     target: &str,
-    audio: Vec<AudioInput>,
+    inputs: impl Into<Inputs>,
     max_tokens: usize,
 ) -> Result<Example, ExampleError> {
+    let inputs = inputs.into();
     if target.trim().is_empty() {
         return Err(ExampleError::EmptyTarget);
     }
@@ -80,8 +81,7 @@ pub fn build(
         .rposition(|&t| t == tok.special.im_end)
         .filter(|&p| p >= prompt_ids.len())
         .ok_or(ExampleError::NotPrefix)?;
-    let counts: Vec<usize> = audio.iter().map(Qwen2AudioModel::audio_tokens).collect();
-    let expanded_prompt = expand_audio(&prompt_ids, model.config.audio_token_index, &counts)?;
+    let expanded_prompt = model.expand_ids(prompt_ids.clone(), &inputs)?;
     let mut ids = expanded_prompt.clone();
     let mut labels = vec![IGNORE; expanded_prompt.len()];
     for (i, &t) in full_ids.iter().enumerate().skip(prompt_ids.len()) {
@@ -94,7 +94,7 @@ pub fn build(
     Ok(Example {
         ids,
         labels,
-        audio,
+        inputs,
         target: Target::Tokens,
         source: String::new(),
         task: String::new(),

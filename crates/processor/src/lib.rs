@@ -3,11 +3,15 @@
 //! question" holds by construction, not by two copies kept equal.
 //!
 //! ```text
-//! Sample ──conversation()──▶ [system?, user: clips + prompt]          (chat messages)
-//!        ──clips()──────────▶ Whisper features per clip (decoded, or from the feature cache)
-//!        ──prompt()─────────▶ Prepared: templated prompt + ids with <|AUDIO|> expanded   (eval)
+//! Sample ──conversation()──▶ [system?, user: media + prompt]          (chat messages)
+//!        ──inputs()─────────▶ Whisper features per clip (decoded, or from the feature cache),
+//!                             patches per image (the checkpoint's preprocessor settings)
+//!        ──prompt()─────────▶ Prepared: templated prompt + ids, placeholders expanded    (eval)
 //!        ──example()────────▶ Example: prompt + answer ids, labels on the answer        (training)
 //! ```
+//!
+//! A sample's media must have a tower in the model (audio for Qwen2-Audio, images for
+//! Qwen2-VL); otherwise the model's error names what is missing.
 //!
 //! The answer convention (pinned by tests/fixtures/train and tests/fixtures/eval, generated
 //! with transformers 4.57): an answer is `target + "<|im_end|>"` straight after the
@@ -22,9 +26,8 @@ use audio::LongAudio;
 use data::cache::FeatureCache;
 use data::task::{PromptPart, Prompts};
 use data::Sample;
-use model::model::Sequence;
 use model::prompt::{render_chat, Message, Part, Role};
-use model::{AudioInput, Qwen2AudioModel};
+use model::{Inputs, Model, Sequence};
 
 pub use error::{Error, Result};
 pub use example::{Example, Target, IGNORE};
@@ -35,7 +38,8 @@ pub fn answer_text(answer: &str) -> String {
 }
 
 /// The conversation of a sample: its system turn if it has one, then the user turn with the
-/// clips where the prompt's `<audio>` tags are (else first) and the prompt text.
+/// media where the prompt's `<audio>` / `<image>` / `<video>` tags are (else first) and the
+/// prompt text.
 pub fn conversation(sample: &Sample, prompts: &Prompts) -> Result<Vec<Message>> {
     let mut out = Vec::with_capacity(2);
     if let Some(sys) = &sample.system {
@@ -49,6 +53,8 @@ pub fn conversation(sample: &Sample, prompts: &Prompts) -> Result<Vec<Message>> 
         .into_iter()
         .map(|p| match p {
             PromptPart::Audio(_) => Part::Audio,
+            PromptPart::Image(_) => Part::Image,
+            PromptPart::Video(_) => Part::Video,
             PromptPart::Text(t) => Part::Text(t),
         })
         .collect();
@@ -59,10 +65,10 @@ pub fn conversation(sample: &Sample, prompts: &Prompts) -> Result<Vec<Message>> 
     Ok(out)
 }
 
-/// A sample's clips as encoder features.
+/// A sample's media as the towers' inputs.
 #[derive(Debug, Clone)]
-pub struct Clips {
-    pub features: Vec<AudioInput>,
+pub struct Media {
+    pub inputs: Inputs,
     /// Clips longer than 30 s whose first 30 s only were used.
     pub truncated: Vec<PathBuf>,
 }
@@ -70,7 +76,7 @@ pub struct Clips {
 /// A sample ready for generation or scoring.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    /// Prompt ids (every `<|AUDIO|>` expanded) and clip features.
+    /// Prompt ids (every placeholder expanded) and the media's inputs.
     pub seq: Sequence,
     /// The chat-templated prompt text, ending with the generation prompt.
     pub templated: String,
@@ -80,7 +86,7 @@ pub struct Prepared {
 
 /// Turns samples into model inputs for one model.
 pub struct Processor<'a> {
-    pub model: &'a Qwen2AudioModel,
+    pub model: &'a Model,
     /// The prompt table (per task) for samples without a prompt of their own.
     pub prompts: &'a Prompts,
     /// Clips over 30 s: refused, or their first 30 s kept.
@@ -90,12 +96,15 @@ pub struct Processor<'a> {
 }
 
 impl Processor<'_> {
-    /// Decodes (or reads from the cache) every clip of `sample` and computes its features.
-    /// Errors name the field (`audio[i]`).
-    pub fn clips(&self, sample: &Sample) -> Result<Clips> {
-        let n_mels = self.model.config.audio_config.num_mel_bins;
+    /// Decodes (or reads from the cache) every clip of `sample` and computes its features,
+    /// and preprocesses every image. Errors name the field (`audio[i]`, `images[i]`).
+    pub fn inputs(&self, sample: &Sample) -> Result<Media> {
         let mut features = Vec::with_capacity(sample.audio.len());
         let mut truncated = Vec::new();
+        let n_mels = match sample.audio.is_empty() {
+            true => 0,
+            false => self.model.n_mels()?,
+        };
         for (index, path) in sample.audio.iter().enumerate() {
             let clip = match self.cache {
                 Some(c) => c.get_or_compute(path, n_mels, self.long_audio),
@@ -109,34 +118,52 @@ impl Processor<'_> {
             }
             features.push(clip);
         }
-        Ok(Clips {
-            features,
-            truncated,
-        })
+        let mut images = Vec::with_capacity(sample.images.len());
+        for (index, path) in sample.images.iter().enumerate() {
+            images.push(self.model.image(path).map_err(|cause| Error::Visual {
+                field: "images",
+                index,
+                cause,
+            })?);
+        }
+        if !sample.videos.is_empty() {
+            return Err(Error::Visual {
+                field: "videos",
+                index: 0,
+                cause: model::Error::Prompt("video input is not supported yet".into()),
+            });
+        }
+        let inputs = Inputs {
+            audio: features,
+            images,
+            videos: vec![],
+        };
+        Ok(Media { inputs, truncated })
     }
 
     /// The sample's prompt, ready for generation: clips, templated text, ids.
     pub fn prompt(&self, sample: &Sample) -> Result<Prepared> {
-        let clips = self.clips(sample)?;
+        let media = self.inputs(sample)?;
         let templated = render_chat(&conversation(sample, self.prompts)?, true);
-        let seq = self.model.sequence(&templated, clips.features)?;
+        let seq = self.model.sequence(&templated, media.inputs)?;
         Ok(Prepared {
             seq,
             templated,
-            truncated: clips.truncated,
+            truncated: media.truncated,
         })
     }
 
     /// The sample as a training example: prompt + target, labels on the answer. Errors name
-    /// the field (`audio[i]`, `prompt` or `target`); `source` of the example is `file:line (id)`.
+    /// the field (`audio[i]`, `images[i]`, `prompt` or `target`); `source` of the example is
+    /// `file:line (id)`.
     pub fn example(&self, sample: &Sample, max_tokens: usize) -> Result<Example> {
-        let clips = self.clips(sample)?;
+        let media = self.inputs(sample)?;
         let messages = conversation(sample, self.prompts)?;
         let mut e = example::build(
             self.model,
             &messages,
             &sample.target,
-            clips.features,
+            media.inputs,
             max_tokens,
         )
         .map_err(Error::Target)?;

@@ -18,7 +18,7 @@ use eval::common::{ModelId, Progress};
 use eval::result::EvalResult;
 use finetune::config::{AppSection, ConfigError};
 use finetune::Outcome;
-use model::Qwen2AudioModel;
+use model::Model;
 use serde::{Deserialize, Serialize};
 
 /// An experiment file: the training config and the application's sections.
@@ -303,7 +303,7 @@ pub fn evaluate(
             }
             None => {
                 eprintln!("evaluating the base model {source}");
-                let m = Qwen2AudioModel::from_source(source, &device, dtype, None)?;
+                let m = Model::from_source(source, &device, dtype, None)?;
                 evaluate_model(&m, e, &id, "base", &dir.join("base"), &path)?
             }
         })
@@ -326,9 +326,9 @@ pub fn evaluate(
     };
     eprintln!("evaluating {id}");
     let m = if is_adapter {
-        Qwen2AudioModel::from_source(source, &device, dtype, Some(export))?
+        Model::from_source(source, &device, dtype, Some(export))?
     } else {
-        Qwen2AudioModel::from_source(&export.display().to_string(), &device, dtype, None)?
+        Model::from_source(&export.display().to_string(), &device, dtype, None)?
     };
     let path = dir.join(format!("{name}.json"));
     let _ = std::fs::remove_file(&path);
@@ -382,7 +382,7 @@ fn reusable(path: &Path, id: &ModelId, e: &EvalSection) -> Option<EvalResult> {
 
 /// Runs every set of `e` on `m`, writing per-set outputs under `out` and the result to `path`.
 fn evaluate_model(
-    m: &Qwen2AudioModel,
+    m: &Model,
     e: &EvalSection,
     id: &ModelId,
     name: &str,

@@ -140,14 +140,14 @@ fn exported_adapter_reloads_with_the_trained_outputs() {
 
     // The adapter on the base, and the merged model, give the same logits.
     let base = fixtures().join("tiny/model");
-    let with_adapter = model::Qwen2AudioModel::from_source(
+    let with_adapter = model::Model::from_source(
         base.to_str().unwrap(),
         &Device::Cpu,
         DType::F32,
         Some(&run.join("adapter")),
     )
     .unwrap();
-    let merged = model::Qwen2AudioModel::from_source(
+    let merged = model::Model::from_source(
         run.join("merged").to_str().unwrap(),
         &Device::Cpu,
         DType::F32,
@@ -155,10 +155,9 @@ fn exported_adapter_reloads_with_the_trained_outputs() {
     )
     .unwrap();
     let plain =
-        model::Qwen2AudioModel::from_source(base.to_str().unwrap(), &Device::Cpu, DType::F32, None)
-            .unwrap();
+        model::Model::from_source(base.to_str().unwrap(), &Device::Cpu, DType::F32, None).unwrap();
     let x = audio::load_mono_16k(&fixtures().join("tiny/clips/tone.wav")).unwrap();
-    let seq = |m: &model::Qwen2AudioModel| {
+    let seq = |m: &model::Model| {
         let f = m.features(&x, audio::LongAudio::Error).unwrap();
         m.chat_sequence(
             &[model::prompt::Message::user_with_audio(

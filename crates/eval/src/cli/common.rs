@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use eval::java::JavaConfig;
 use eval::ModelId;
 use model::device::{DTypeSpec, DeviceSpec};
-use model::Qwen2AudioModel;
+use model::Model;
 
 /// Which model to load.
 #[derive(clap::Args)]
@@ -26,9 +26,9 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    pub fn load(&self) -> Result<(Qwen2AudioModel, ModelId)> {
+    pub fn load(&self) -> Result<(Model, ModelId)> {
         let device = self.device.open()?;
-        let model = Qwen2AudioModel::from_source(
+        let model = Model::from_source(
             &self.model,
             &device,
             self.dtype.into(),

@@ -7,11 +7,11 @@ use std::path::Path;
 use std::process::Command;
 
 use candle_core::{DType, Device};
-use model::Qwen2AudioModel;
+use model::Model;
 
-pub fn tiny() -> Qwen2AudioModel {
+pub fn tiny() -> Model {
     let dir = testkit::tiny_model_dir();
-    Qwen2AudioModel::from_source(dir.to_str().unwrap(), &Device::Cpu, DType::F32, None).unwrap()
+    Model::from_source(dir.to_str().unwrap(), &Device::Cpu, DType::F32, None).unwrap()
 }
 
 /// Runs the eval binary, METEOR and SPICE jars unset: (success, stdout, stderr).
