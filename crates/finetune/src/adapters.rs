@@ -90,7 +90,13 @@ impl TrainableLora {
             LoraScope::Llm => self.family.in_llm(module),
             LoraScope::All => true,
         };
-        Ok(in_scope && self.cfg.target_modules.matches(module)?)
+        // PEFT's rules over PEFT's module names, so a config written for PEFT selects the same
+        // layers.
+        Ok(in_scope
+            && self
+                .cfg
+                .target_modules
+                .matches(&self.family.peft_module(module))?)
     }
 
     /// The adapters created, in model order.

@@ -340,3 +340,38 @@ fn inputs_without_a_tower_are_refused() {
         "{e}"
     );
 }
+
+/// Full finetuning of the visual model: with every weight a `Var`, a loss on an image prompt's
+/// logits gives every one of them (patch embedding, tower blocks, merger, decoder, head) a
+/// non-zero gradient — nothing on the visual path is cut from the graph.
+#[test]
+fn every_weight_of_the_visual_model_gets_a_gradient() {
+    use candle_core::Var;
+    let r = load_tensors(fixtures().join("vision/reference.safetensors"));
+    let files = files();
+    let tensors = load_tensors(&files.weights[0]);
+    let vars: HashMap<String, Var> = tensors
+        .iter()
+        .map(|(k, t)| (k.clone(), Var::from_tensor(t).unwrap()))
+        .collect();
+    let map = vars
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+        .collect();
+    let vb = candle_nn::VarBuilder::from_tensors(map, DType::F32, &Device::Cpu);
+    let m = Model::build(&files, vb, &NoAdapters).unwrap();
+    let logits = m
+        .prompt_logits(&prompt_of(&r, "two_images", &["small", "alpha"]))
+        .unwrap();
+    let logp = candle_nn::ops::log_softmax(&logits, candle_core::D::Minus1).unwrap();
+    let loss = logp.narrow(1, 0, 7).unwrap().sum_all().unwrap();
+    let grads = loss.backward().unwrap();
+    let visual = vars.keys().filter(|k| k.starts_with("visual.")).count();
+    assert!(visual >= 20, "{visual} visual weights");
+    for (name, v) in &vars {
+        let g = grads
+            .get(v.as_tensor())
+            .unwrap_or_else(|| panic!("{name}: no gradient"));
+        assert!(max_abs(g) > 0.0, "{name}: zero gradient");
+    }
+}

@@ -301,3 +301,127 @@ fn a_too_long_sample_is_named_with_its_line() {
         "{e}"
     );
 }
+
+/// The tiny Qwen2-VL trains on image manifests (native form and the ms-swift `<image>` form)
+/// with LoRA on the language model and the merger trained in full; stopping and resuming gives
+/// the uninterrupted run's losses and weights bit for bit; the PEFT adapter names modules as
+/// PEFT does on transformers 4.57 and reloads; the merged model carries the trained merger.
+#[test]
+fn a_visual_model_trains_resumes_and_exports() {
+    let setup_vl = |dir: &Path| -> PathBuf {
+        let img = |n: &str| {
+            fixtures()
+                .join("vision/images")
+                .join(n)
+                .display()
+                .to_string()
+        };
+        let native = format!(
+            "{{\"task\":\"cap\",\"images\":\"{}\",\"prompt\":\"Describe the picture.\",\"target\":\"a soft gradient\"}}\n{{\"task\":\"cap\",\"images\":[\"{}\"],\"prompt\":\"<image> What is shown?\",\"target\":\"bright shapes\"}}\n",
+            img("alpha.png"),
+            img("small.png")
+        );
+        let chat = format!(
+            "{{\"messages\":[{{\"role\":\"user\",\"content\":\"<image><image>What differs?\"}},{{\"role\":\"assistant\",\"content\":\"the second is smaller\"}}],\"images\":[\"{}\",\"{}\"]}}\n",
+            img("wide.jpg"),
+            img("small.png")
+        );
+        std::fs::write(dir.join("cap.jsonl"), native).unwrap();
+        std::fs::write(dir.join("diff.jsonl"), chat).unwrap();
+        let cfg = format!(
+            r#"
+[model]
+source = "{model}"
+[lora]
+r = 4
+alpha = 8
+dropout = 0.1
+[train]
+lr = 1e-3
+train_projector = true
+steps = 4
+grad_accum = 2
+seed = 5
+[[data.train]]
+task = "cap"
+manifest = "{dir}/cap.jsonl"
+[[data.train]]
+task = "diff"
+manifest = "{dir}/diff.jsonl"
+[output]
+dir = "{dir}/run"
+save_every = 2
+"#,
+            model = fixtures().join("vision/model").display(),
+            dir = dir.display(),
+        );
+        let p = dir.join("cfg.toml");
+        std::fs::write(&p, cfg).unwrap();
+        p
+    };
+    let never = AtomicBool::new(false);
+    let a = tmp("visual-straight");
+    let cfg = Config::load(&setup_vl(&a), &[]).unwrap();
+    assert_eq!(
+        trainer::experiment::train(&cfg, &never, None)
+            .unwrap()
+            .steps_done,
+        4
+    );
+    let b = tmp("visual-resumed");
+    let cfg_b = Config::load(&setup_vl(&b), &[]).unwrap();
+    let first = trainer::experiment::train(&cfg_b, &never, Some(2)).unwrap();
+    assert!(first.interrupted && first.steps_done == 2);
+    trainer::experiment::train(&cfg_b, &never, None).unwrap();
+    assert_eq!(losses(&a.join("run")), losses(&b.join("run")));
+    let (wa, wb) = (adapter(&a.join("run")), adapter(&b.join("run")));
+    for (k, t) in &wa {
+        assert_eq!(max_abs_diff(t, &wb[k]), 0.0, "{k} differs after resume");
+    }
+
+    // scope = llm: 2 layers × 7 linears, under transformers 4.57's module paths.
+    let run = a.join("run");
+    assert_eq!(wa.len(), 28);
+    assert!(wa.contains_key(
+        "base_model.model.model.language_model.layers.0.self_attn.q_proj.lora_A.weight"
+    ));
+    assert!(wa.keys().all(|k| !k.contains("visual")));
+    // The merger was trained in full: the merged model has it, and differs from the base.
+    let merged = testkit::load_tensors(run.join("merged/model.safetensors"));
+    let base = testkit::load_tensors(fixtures().join("vision/model/model.safetensors"));
+    let moved = |k: &str| max_abs_diff(&merged[k], &base[k]);
+    assert!(moved("visual.merger.mlp.0.weight") > 0.0);
+    assert_eq!(moved("visual.blocks.0.attn.qkv.weight"), 0.0);
+    assert!(moved("model.layers.0.self_attn.q_proj.weight") > 0.0);
+    for f in ["preprocessor_config.json", "tokenizer.json", "config.json"] {
+        assert!(
+            run.join("merged").join(f).is_file(),
+            "merged model lacks {f}"
+        );
+    }
+    // The adapter reloads onto the base (by its PEFT names) and changes the logits.
+    let vl = fixtures().join("vision/model");
+    let load = |adapter: Option<&Path>| {
+        model::Model::from_source(vl.to_str().unwrap(), &Device::Cpu, DType::F32, adapter).unwrap()
+    };
+    let (with, plain) = (load(Some(&run.join("adapter"))), load(None));
+    let seq = |m: &model::Model| {
+        let img = m
+            .image(&fixtures().join("vision/images/small.png"))
+            .unwrap();
+        let user = model::prompt::Message {
+            role: model::prompt::Role::User,
+            parts: vec![
+                model::prompt::Part::Image,
+                model::prompt::Part::Text("What is shown?".into()),
+            ],
+        };
+        m.chat_sequence(&[user], model::Inputs::images(vec![img]))
+            .unwrap()
+    };
+    let d = max_abs_diff(
+        &with.prompt_logits(&seq(&with)).unwrap(),
+        &plain.prompt_logits(&seq(&plain)).unwrap(),
+    );
+    assert!(d > 1e-4, "the adapter changes nothing ({d:e})");
+}
