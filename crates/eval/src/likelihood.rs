@@ -98,6 +98,9 @@ pub fn score_continuations(
     let mut cache = KvCache::new(model.decoder.n_layers());
     let hidden = model.forward_hidden(&batch, Some(&mut cache))?; // [1, P, H]
     let p = hidden.dim(1)?;
+    // The first continuation token's position: the prompt's length, or less after images
+    // (M-RoPE positions advance by a grid's side, not its token count).
+    let start = batch.next_pos[0] as usize;
     let last = model.decoder.logits(&hidden.i((.., p - 1, ..))?)?; // [1, V] f32
     let first_lp = candle_nn::ops::log_softmax(&last, D::Minus1)?.squeeze(0)?; // [V]
     let firsts: Vec<u32> = continuations.iter().map(|c| c[0]).collect();
@@ -112,7 +115,7 @@ pub fn score_continuations(
         })
         .collect();
     for (g, group) in continuations.chunks(MAX_ROWS).enumerate() {
-        let rest = score_rest(model, &cache, p, group)?;
+        let rest = score_rest(model, &cache, p, start, group)?;
         for (k, vals) in rest.into_iter().enumerate() {
             out[g * MAX_ROWS + k].token_logprobs.extend(vals);
         }
@@ -121,11 +124,13 @@ pub fn score_continuations(
 }
 
 /// Log-probabilities of tokens 1.. of each continuation, given the prompt's cache (one row,
-/// `p` positions): feeds tokens 0..n-1 of every row at once.
+/// `p` cached positions, the next at position `start`): feeds tokens 0..n-1 of every row at
+/// once. Text after the prompt has equal M-RoPE axes, so 1-D positions serve both families.
 fn score_rest(
     model: &Model,
     prompt_cache: &KvCache,
     p: usize,
+    start: usize,
     group: &[Vec<u32>],
 ) -> Result<Vec<Vec<f64>>> {
     let m = group.iter().map(|c| c.len() - 1).max().unwrap_or(0);
@@ -147,7 +152,7 @@ fn score_rest(
     cache.select_rows(&Tensor::zeros(l, DType::U32, dev)?)?;
     let ids = Tensor::from_vec(ids, (l, m), dev)?;
     let positions: Vec<u32> = (0..l)
-        .flat_map(|_| (0..m).map(|j| (p + j) as u32))
+        .flat_map(|_| (0..m).map(|j| (start + j) as u32))
         .collect();
     let positions = Tensor::from_vec(positions, (l, m), dev)?;
     let mask = causal_mask(&vec![vec![true; p + m]; l], p, m, dev)?;

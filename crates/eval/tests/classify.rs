@@ -10,7 +10,7 @@ use common::{eval, s};
 use data::classify::{ClassTask, LabeledSample};
 use eval::classify::{classify_samples, ClassifyOptions, Scoring};
 use eval::classify_report::ClassifySummary;
-use testkit::{read_json, read_jsonl, scratch, tiny_clip, tiny_model_dir};
+use testkit::{fixtures, read_json, read_jsonl, scratch, tiny_clip, tiny_model_dir};
 
 fn manifest(dir: &Path, lines: &[(&str, &str)]) -> std::path::PathBuf {
     let path = dir.join("test.jsonl");
@@ -359,4 +359,59 @@ fn convert_then_classify_a_gtzan_layout() {
         "1",
     ]);
     assert!(!ok && stderr.contains("--sessions"), "{stderr}");
+}
+
+/// Image classification on Qwen2-VL through the same command: a custom task over an image
+/// manifest (native `images` and the ms-swift `<image>` form), by label likelihood and by
+/// generate-then-map; each prediction is one of the labels and the summary counts both items.
+#[test]
+fn images_classify_on_a_visual_model() {
+    let d = scratch("classify-images");
+    let cfg = d.join("task.toml");
+    std::fs::write(
+        &cfg,
+        "name = \"shape\"\nlabels = [\"round\", \"square\", \"striped\"]\n\
+         prompt = \"Which shape? Answer with one of: {labels}.\"\n",
+    )
+    .unwrap();
+    let img = |n: &str| {
+        fixtures()
+            .join("vision/images")
+            .join(n)
+            .display()
+            .to_string()
+    };
+    let m = d.join("shape.jsonl");
+    std::fs::write(
+        &m,
+        format!(
+            "{{\"images\": \"{}\", \"target\": \"round\"}}\n{{\"messages\": [{{\"role\": \"user\", \"content\": \"<image>Which shape?\"}}, {{\"role\": \"assistant\", \"content\": \"striped\"}}], \"images\": [\"{}\"]}}\n",
+            img("small.png"),
+            img("wide.jpg")
+        ),
+    )
+    .unwrap();
+    for scoring in ["likelihood", "generate"] {
+        let out = d.join(scoring);
+        let (ok, _, stderr) = eval(&[
+            "classify",
+            "--model",
+            s(&fixtures().join("vision/model")),
+            "--task",
+            "custom",
+            "--task-config",
+            s(&cfg),
+            "--manifest",
+            s(&m),
+            "--out",
+            s(&out),
+            "--scoring",
+            scoring,
+        ]);
+        assert!(ok, "{scoring}: {stderr}");
+        let sum = read_json(out.join("summary.json"));
+        assert_eq!(sum["samples"], 2, "{scoring}: {sum}");
+        let preds = read_jsonl(out.join("predictions.jsonl"));
+        assert_eq!(preds.len(), 2);
+    }
 }

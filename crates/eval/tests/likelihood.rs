@@ -194,3 +194,59 @@ fn more_labels_than_one_batch_score_the_same() {
         assert!((scores[i].sum() - c.scores[i].sum).abs() <= TOL);
     }
 }
+
+/// On Qwen2-VL the cached scoring continues from the image prompt's M-RoPE position (one past
+/// its largest, not its length): equal to one full forward pass over prompt + answer, whose
+/// 3-D positions are the reference's (`get_rope_index`, tested in the model crate).
+#[test]
+fn image_prompt_label_scores_equal_a_full_pass() {
+    use candle_core::{IndexOp, D};
+    use model::prompt::{render_chat, Message, Part, Role};
+    let dir = testkit::fixtures().join("vision");
+    let m = model::Model::from_source(
+        dir.join("model").to_str().unwrap(),
+        &candle_core::Device::Cpu,
+        candle_core::DType::F32,
+        None,
+    )
+    .unwrap();
+    let img = m.image(&dir.join("images/wide.jpg")).unwrap();
+    let user = Message {
+        role: Role::User,
+        parts: vec![Part::Image, Part::Text("Which colour?".into())],
+    };
+    let templated = render_chat(&[user], true);
+    let prompt = m
+        .sequence(&templated, model::Inputs::images(vec![img.clone()]))
+        .unwrap();
+    let labels = ["red", "deep blue sea", "a green"];
+    let conts: Vec<Vec<u32>> = labels
+        .iter()
+        .map(|l| answer_ids(&m, &templated, l).unwrap())
+        .collect();
+    let got = score_continuations(&m, &prompt, &conts).unwrap();
+    for (c, s) in conts.iter().zip(&got) {
+        let mut ids = prompt.ids.clone();
+        ids.extend(c);
+        let full = model::Sequence {
+            ids,
+            inputs: model::Inputs::images(vec![img.clone()]),
+        };
+        let logp =
+            candle_nn::ops::log_softmax(&m.prompt_logits(&full).unwrap(), D::Minus1).unwrap();
+        let p = prompt.ids.len();
+        for (j, &tok) in c.iter().enumerate() {
+            let want: f32 = logp
+                .i((p + j - 1, tok as usize))
+                .unwrap()
+                .to_scalar()
+                .unwrap();
+            let d = (s.token_logprobs[j] - want as f64).abs();
+            assert!(
+                d <= 1e-5,
+                "token {j} of {c:?}: {} vs {want}",
+                s.token_logprobs[j]
+            );
+        }
+    }
+}

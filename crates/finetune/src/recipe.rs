@@ -198,15 +198,17 @@ pub fn read_sets(
         let (mut samples, bad) = data::manifest::read_manifest_with(&set.manifest, &opts)?;
         skipped.extend(bad.into_iter().map(|s| s.reason));
         // Missing files are found before training starts, not when first drawn.
-        let missing = data::manifest::missing_audio(&samples);
+        let missing = data::manifest::missing_media(&samples);
         if !missing.is_empty() {
             let lines: Vec<String> = missing
                 .iter()
-                .map(|(loc, p)| format!("{loc}: field audio: {} does not exist", p.display()))
+                .map(|(loc, field, p)| {
+                    format!("{loc}: field {field}: {} does not exist", p.display())
+                })
                 .collect();
             if on_bad == OnBad::Error {
                 return Err(Error::Data(format!(
-                    "{} missing audio file(s) (train.on_bad_sample = \"skip\" leaves them out):\n  {}",
+                    "{} missing media file(s) (train.on_bad_sample = \"skip\" leaves them out):\n  {}",
                     lines.len(),
                     lines.join("\n  ")
                 )));

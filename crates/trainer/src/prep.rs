@@ -215,10 +215,10 @@ fn clips_of(manifest: &Path) -> Result<Vec<Clip>> {
     if samples.is_empty() {
         bail!("{}: no sample", manifest.display());
     }
-    let missing = data::manifest::missing_audio(&samples);
-    if let Some((loc, p)) = missing.first() {
+    let missing = data::manifest::missing_media(&samples);
+    if let Some((loc, field, p)) = missing.first() {
         bail!(
-            "{loc}: field audio: {} does not exist ({} missing in all)",
+            "{loc}: field {field}: {} does not exist ({} missing in all)",
             p.display(),
             missing.len()
         );

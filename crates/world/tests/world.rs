@@ -155,7 +155,7 @@ fn manifests_read_back_with_the_data_crate() {
         let (samples, skipped) = read_manifest(&index.dir.join(&m.path), OnBad::Error).unwrap();
         assert!(skipped.is_empty());
         assert_eq!(samples.len(), m.lines, "{name}");
-        assert!(data::manifest::missing_audio(&samples).is_empty(), "{name}");
+        assert!(data::manifest::missing_media(&samples).is_empty(), "{name}");
         let task = name.split('_').next().unwrap();
         for s in &samples {
             assert!(ids.insert(s.id.clone()), "duplicate id {}", s.id);

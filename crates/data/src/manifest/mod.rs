@@ -344,14 +344,3 @@ pub fn missing_media(samples: &[Sample]) -> Vec<(Location, String, PathBuf)> {
         })
         .collect()
 }
-
-/// The (location, path) of every audio file that does not exist or is not a file (audio
-/// only; [`missing_media`] covers images and videos too).
-pub fn missing_audio(samples: &[Sample]) -> Vec<(Location, PathBuf)> {
-    samples
-        .iter()
-        .flat_map(|s| s.audio.iter().map(move |p| (s, p)))
-        .filter(|(_, p)| !p.is_file())
-        .map(|(s, p)| (s.source.clone(), p.clone()))
-        .collect()
-}
