@@ -14,6 +14,10 @@ pub const CLIP_STD: [f64; 3] = [0.26862954, 0.26130258, 0.27577711];
 pub const DEFAULT_MIN_PIXELS: usize = 56 * 56;
 /// The reference's default `max_pixels` (`size["longest_edge"]`): 28 · 28 · 1280.
 pub const DEFAULT_MAX_PIXELS: usize = 28 * 28 * 1280;
+/// `Qwen2VLVideoProcessor`'s default `min_pixels` (`size["shortest_edge"]`): 128 · 28 · 28.
+pub const VIDEO_DEFAULT_MIN_PIXELS: usize = 128 * 28 * 28;
+/// `Qwen2VLVideoProcessor`'s default `max_pixels` (`size["longest_edge"]`): 28 · 28 · 768.
+pub const VIDEO_DEFAULT_MAX_PIXELS: usize = 28 * 28 * 768;
 /// PIL's `Image.BICUBIC`, the only `resample` value this crate implements.
 pub const PIL_BICUBIC: i64 = 3;
 
@@ -131,7 +135,7 @@ impl ProcessorConfig {
             path: "<preprocessor config>".into(),
             source,
         })?;
-        Self::from_raw(raw)
+        Self::from_raw(raw, &Self::default())
     }
 
     /// Reads `path` (a `preprocessor_config.json`); see [`Self::from_json_str`].
@@ -144,14 +148,97 @@ impl ProcessorConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_raw(raw).map_err(|e| match e {
+        Self::from_raw(raw, &Self::default()).map_err(|e| match e {
             Error::InvalidConfig(m) => Error::InvalidConfig(format!("{}: {m}", path.display())),
             e => e,
         })
     }
 
-    fn from_raw(raw: Raw) -> Result<Self> {
-        let d = Self::default();
+    /// `Qwen2VLVideoProcessor`'s class defaults: the image defaults but `min_pixels` 128 · 28²
+    /// and `max_pixels` 768 · 28².
+    pub fn video_default() -> Self {
+        Self {
+            min_pixels: VIDEO_DEFAULT_MIN_PIXELS,
+            max_pixels: VIDEO_DEFAULT_MAX_PIXELS,
+            ..Self::default()
+        }
+    }
+
+    /// Parses a video processor's settings (`video_preprocessor_config.json`, or the image
+    /// processor's file that transformers falls back on, or a `processor_config.json` with a
+    /// `video_processor` entry) as `Qwen2VLVideoProcessor(**dict)` reads them: a missing key
+    /// takes [`Self::video_default`]'s value; `size` replaces the default size as a whole, then
+    /// `min_pixels` / `max_pixels` override its `shortest_edge` / `longest_edge`; both must be
+    /// known in the end.
+    pub fn video_from_json_str(json: &str) -> Result<Self> {
+        let origin = Path::new("<video processor config>");
+        let value = serde_json::from_str(json).map_err(|source| Error::ConfigParse {
+            path: origin.to_path_buf(),
+            source,
+        })?;
+        Self::video_from_value(value, origin)
+    }
+
+    /// Reads `path` as a video processor config; see [`Self::video_from_json_str`].
+    pub fn video_from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigUnreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let value = serde_json::from_str(&text).map_err(|source| Error::ConfigParse {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::video_from_value(value, path).map_err(|e| match e {
+            Error::InvalidConfig(m) => Error::InvalidConfig(format!("{}: {m}", path.display())),
+            e => e,
+        })
+    }
+
+    fn video_from_value(mut value: serde_json::Value, origin: &Path) -> Result<Self> {
+        if let Some(inner) = value.get_mut("video_processor") {
+            value = inner.take();
+        }
+        let raw: Raw = serde_json::from_value(value).map_err(|source| Error::ConfigParse {
+            path: origin.to_path_buf(),
+            source,
+        })?;
+        let d = Self::video_default();
+        let (mut shortest, mut longest) = (Some(d.min_pixels), Some(d.max_pixels));
+        if let Some(size) = &raw.size {
+            let key = |k: &str| -> Result<Option<usize>> {
+                size.get(k)
+                    .map(|v| {
+                        v.as_u64().map(|n| n as usize).ok_or_else(|| {
+                            Error::InvalidConfig(format!(
+                                "size.{k} must be a whole number, got {v}"
+                            ))
+                        })
+                    })
+                    .transpose()
+            };
+            shortest = key("shortest_edge")?;
+            longest = key("longest_edge")?;
+        }
+        shortest = raw.min_pixels.or(shortest);
+        longest = raw.max_pixels.or(longest);
+        let (Some(min_pixels), Some(max_pixels)) = (shortest, longest) else {
+            return Err(Error::InvalidConfig(
+                "size must contain 'shortest_edge' and 'longest_edge' keys".into(),
+            ));
+        };
+        Self::from_raw(
+            Raw {
+                min_pixels: Some(min_pixels),
+                max_pixels: Some(max_pixels),
+                size: None,
+                ..raw
+            },
+            &d,
+        )
+    }
+
+    fn from_raw(raw: Raw, d: &Self) -> Result<Self> {
         let (mut min_pixels, mut max_pixels) = (d.min_pixels, d.max_pixels);
         if let Some(size) = &raw.size {
             min_pixels = size_key(size, "shortest_edge")?;

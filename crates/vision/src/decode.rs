@@ -35,6 +35,69 @@ pub fn decode_file(path: &Path) -> Result<RgbImage> {
 /// Decodes an encoded image held in memory (PNG, JPEG or WebP) to 8-bit RGB; `origin` (a
 /// file name, an archive member, a URL) only names the image in error messages.
 pub fn decode_bytes(bytes: &[u8], origin: &Path) -> Result<RgbImage> {
+    let (decoded, format) = decode_dynamic(bytes, origin)?;
+    let grey16_png = format == ImageFormat::Png && png_is_grey16(bytes);
+    to_rgb(decoded, grey16_png, origin)
+}
+
+/// Reads and decodes an image file as `qwen_vl_utils`' `fetch_image` does (`to_rgb`), which is
+/// how the frames of a video given as a list of images are read: an image PIL opens in mode
+/// `RGBA` (a PNG of colour type 6, a WebP with alpha) is pasted on white with its alpha as the
+/// mask (Pillow's `paste(mask=...)`: `t = 255·(255 − a) + c·a + 128`, then `(t + t/256) / 256`
+/// in integers; bit-exact on the fixture); any other image is `convert("RGB")`ed as
+/// [`decode_file`] does. (transformers' image processor, by contrast, drops alpha.)
+pub fn decode_frame_file(path: &Path) -> Result<RgbImage> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let (decoded, format) = decode_dynamic(&bytes, path)?;
+    let rgba_mode = match format {
+        ImageFormat::Png => bytes.len() > 25 && &bytes[12..16] == b"IHDR" && bytes[25] == 6,
+        ImageFormat::WebP => decoded.color().has_alpha(),
+        _ => false,
+    };
+    if !rgba_mode {
+        let grey16_png = format == ImageFormat::Png && png_is_grey16(&bytes);
+        return to_rgb(decoded, grey16_png, path);
+    }
+    let (w, h) = (decoded.width() as usize, decoded.height() as usize);
+    let rgba: Vec<[u8; 4]> = match decoded {
+        DynamicImage::ImageRgba8(b) => b
+            .chunks_exact(4)
+            .map(|p| [p[0], p[1], p[2], p[3]])
+            .collect(),
+        DynamicImage::ImageRgba16(b) => b
+            .chunks_exact(4)
+            .map(|p| [p[0], p[1], p[2], p[3]].map(|v| (v >> 8) as u8))
+            .collect(),
+        other => {
+            return Err(Error::UnsupportedFormat {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "unexpected pixel type {:?} for an RGBA image",
+                    other.color()
+                ),
+            })
+        }
+    };
+    let blend = |c: u8, a: u8| -> u8 {
+        let t = 255 * (255 - u32::from(a)) + u32::from(c) * u32::from(a) + 128;
+        (((t >> 8) + t) >> 8) as u8
+    };
+    let data = rgba
+        .iter()
+        .flat_map(|p| [blend(p[0], p[3]), blend(p[1], p[3]), blend(p[2], p[3])])
+        .collect();
+    RgbImage::new(w, h, data).map_err(|e| Error::Corrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+/// Checks and decodes an encoded image (PNG, JPEG or WebP): what the decoder produced, and the
+/// format told by the content.
+fn decode_dynamic(bytes: &[u8], origin: &Path) -> Result<(DynamicImage, ImageFormat)> {
     let path = || origin.to_path_buf();
     if bytes.is_empty() {
         return Err(Error::EmptyFile { path: path() });
@@ -82,8 +145,7 @@ pub fn decode_bytes(bytes: &[u8], origin: &Path) -> Result<RgbImage> {
     let decoded = ImageReader::with_format(Cursor::new(bytes), format)
         .decode()
         .map_err(|e| map_error(e, origin))?;
-    let grey16_png = format == ImageFormat::Png && png_is_grey16(bytes);
-    to_rgb(decoded, grey16_png, origin)
+    Ok((decoded, format))
 }
 
 /// Sorts a decoder's error into this crate's variants.

@@ -1,4 +1,10 @@
-//! Image files to 8-bit RGB to Qwen2-VL patches: the vision counterpart of `audio`.
+//! Image and video files to 8-bit RGB to Qwen2-VL patches: the vision counterpart of `audio`.
+//!
+//! Videos (MP4 / MOV with H.264, or folders of frame images) go through [`VideoProcessor`]:
+//! `qwen_vl_utils.fetch_video`'s decoding, frame sampling and sizing, then transformers'
+//! `Qwen2VLVideoProcessor`; the output is the same [`PixelValues`] (rows of
+//! `pixel_values_videos`, one `video_grid_thw` per video). The [`video`] module says which
+//! decoder crates are used and why, and what parity is measured.
 //!
 //! The one job of this crate is the slow (PIL) `Qwen2VLImageProcessor` of transformers 4.57
 //! with Pillow 13, with the reference's numbers: [`decode_file`] (PIL's `Image.open(path)
@@ -40,13 +46,23 @@ mod processor;
 mod resize;
 mod rgb;
 mod smart_resize;
+pub mod video;
 
 pub use config::{
     ProcessorConfig, CLIP_MEAN, CLIP_STD, DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, PIL_BICUBIC,
+    VIDEO_DEFAULT_MAX_PIXELS, VIDEO_DEFAULT_MIN_PIXELS,
 };
-pub use decode::{decode_bytes, decode_file};
+pub use decode::{decode_bytes, decode_file, decode_frame_file};
 pub use error::{Error, Result};
 pub use processor::{GridThw, ImageProcessor, PixelValues};
-pub use resize::resize_bicubic;
+pub use resize::{
+    resize_bicubic, resize_bicubic_torch_f32, resize_bicubic_torch_u8, resize_bicubic_torch_via_f32,
+};
 pub use rgb::RgbImage;
 pub use smart_resize::smart_resize;
+pub use video::{
+    decode_video, decode_video_frames, frame_files, linspace_round, probe_video, qwen_smart_resize,
+    FetchedVideo, FrameSampling, VideoInfo, VideoOptions, VideoProcessor, FPS, FPS_MAX_FRAMES,
+    FPS_MIN_FRAMES, FRAME_FACTOR, IMAGE_MAX_TOKENS, IMAGE_MIN_TOKENS, MODEL_SEQ_LEN, SAMPLE_FPS,
+    VIDEO_MAX_TOKENS, VIDEO_MIN_TOKENS,
+};

@@ -4,8 +4,9 @@ use std::path::Path;
 
 use crate::{decode_file, resize_bicubic, smart_resize, Error, ProcessorConfig, Result, RgbImage};
 
-/// An image's patch grid: `t` frames (1 for a still image) × `h` × `w` patches of
-/// `patch_size`², as `image_grid_thw` holds it.
+/// An image's or a video's patch grid: `t` temporal patches (1 for a still image; a video's
+/// frame count, padded, / `temporal_patch_size`) × `h` × `w` patches of `patch_size`², as
+/// `image_grid_thw` / `video_grid_thw` hold it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GridThw {
     pub t: usize,
@@ -19,8 +20,8 @@ impl GridThw {
         self.t * self.h * self.w
     }
 
-    /// `<|image_pad|>` tokens the image becomes after the `merge_size`² merge:
-    /// `t * h * w / merge_size²`.
+    /// `<|image_pad|>` (or `<|video_pad|>`) tokens the input becomes after the `merge_size`²
+    /// merge: `t * h * w / merge_size²`.
     pub fn tokens(&self, merge_size: usize) -> usize {
         self.patches() / (merge_size * merge_size)
     }
@@ -31,9 +32,10 @@ impl GridThw {
     }
 }
 
-/// The processor's output for one or more images: `data` is `pixel_values`, row-major
-/// `[rows, patch_dim]` `f32`, the images' rows one after another in call order; `grids`
-/// holds one `image_grid_thw` entry per image.
+/// The processor's output for one or more images (or videos): `data` is `pixel_values`
+/// (`pixel_values_videos`), row-major `[rows, patch_dim]` `f32`, the inputs' rows one after
+/// another in call order; `grids` holds one `image_grid_thw` (`video_grid_thw`) entry per
+/// input.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PixelValues {
     pub data: Vec<f32>,

@@ -16,6 +16,12 @@
 //!
 //! When it runs first, the horizontal pass only computes the rows the vertical pass reads (as
 //! Pillow does); this changes no value.
+//!
+//! The same file holds PyTorch's antialiased bicubic, which torchvision runs for the video
+//! path, in its three forms (each bit-exact against torch 2.11, `tests/video.rs`):
+//! [`resize_bicubic_torch_u8`] (the native `uint8` kernel: Pillow's algorithm with `int16`
+//! weights), [`resize_bicubic_torch_f32`] (the `float32` kernel) and
+//! [`resize_bicubic_torch_via_f32`] (torchvision v1 on `uint8`: float kernel, clamp, round).
 
 use crate::RgbImage;
 
@@ -45,6 +51,8 @@ struct Coeffs {
     start: Vec<usize>,
     len: Vec<usize>,
     weights: Vec<i32>,
+    /// Fraction bits of `weights`.
+    precision: u32,
 }
 
 /// `precompute_coeffs` + `normalize_coeffs_8bpc` for the box `in0..in1` of an input of
@@ -91,36 +99,36 @@ fn precompute_coeffs(in_size: usize, in0: f32, in1: f32, out_size: usize) -> Coe
         start,
         len,
         weights,
+        precision: PRECISION_BITS,
     }
 }
 
 /// `clip8`: the rounded fixed-point sum back to a byte.
 #[inline]
-fn clip8(ss: i32) -> u8 {
-    (ss >> PRECISION_BITS).clamp(0, 255) as u8
+fn clip8(ss: i32, precision: u32) -> u8 {
+    (ss >> precision).clamp(0, 255) as u8
 }
-
-const HALF: i32 = 1 << (PRECISION_BITS - 1);
 
 /// The horizontal pass: rows `row0 .. row0 + rows` of `src` (`src_w` pixels wide) to
 /// `out_w` pixels wide.
 fn horizontal_pass(src: &[u8], src_w: usize, row0: usize, rows: usize, c: &Coeffs) -> Vec<u8> {
     let out_w = c.start.len();
+    let (half, prec) = (1i32 << (c.precision - 1), c.precision);
     let mut out = vec![0u8; rows * out_w * 3];
     for (r, line_out) in out.chunks_exact_mut(out_w * 3).enumerate() {
         let line_in = &src[(row0 + r) * src_w * 3..(row0 + r + 1) * src_w * 3];
         for (xx, px) in line_out.chunks_exact_mut(3).enumerate() {
             let xmin = c.start[xx];
             let k = &c.weights[xx * c.ksize..xx * c.ksize + c.len[xx]];
-            let (mut s0, mut s1, mut s2) = (HALF, HALF, HALF);
+            let (mut s0, mut s1, mut s2) = (half, half, half);
             for (p, &kx) in line_in[xmin * 3..].chunks_exact(3).zip(k) {
                 s0 += i32::from(p[0]) * kx;
                 s1 += i32::from(p[1]) * kx;
                 s2 += i32::from(p[2]) * kx;
             }
-            px[0] = clip8(s0);
-            px[1] = clip8(s1);
-            px[2] = clip8(s2);
+            px[0] = clip8(s0, prec);
+            px[1] = clip8(s1, prec);
+            px[2] = clip8(s2, prec);
         }
     }
     out
@@ -131,12 +139,13 @@ fn horizontal_pass(src: &[u8], src_w: usize, row0: usize, rows: usize, c: &Coeff
 fn vertical_pass(src: &[u8], w: usize, row0: usize, c: &Coeffs) -> Vec<u8> {
     let stride = w * 3;
     let out_h = c.start.len();
+    let (half, prec) = (1i32 << (c.precision - 1), c.precision);
     let mut out = vec![0u8; out_h * stride];
     let mut acc = vec![0i32; stride];
     for (yy, line_out) in out.chunks_exact_mut(stride).enumerate() {
         let ymin = c.start[yy] - row0;
         let k = &c.weights[yy * c.ksize..yy * c.ksize + c.len[yy]];
-        acc.fill(HALF);
+        acc.fill(half);
         for (y, &ky) in k.iter().enumerate() {
             let line_in = &src[(ymin + y) * stride..(ymin + y + 1) * stride];
             for (a, &v) in acc.iter_mut().zip(line_in) {
@@ -144,7 +153,7 @@ fn vertical_pass(src: &[u8], w: usize, row0: usize, c: &Coeffs) -> Vec<u8> {
             }
         }
         for (o, &a) in line_out.iter_mut().zip(&acc) {
-            *o = clip8(a);
+            *o = clip8(a, prec);
         }
     }
     out
@@ -191,6 +200,274 @@ pub fn resize_bicubic(img: &RgbImage, width: usize, height: usize) -> RgbImage {
         }
         (_, None, None) => unreachable!("handled above"),
     };
+    RgbImage::new(width, height, data).expect("resize makes a buffer of its stated size")
+}
+
+/// The bicubic kernel of PyTorch's antialiased interpolation (`HelperInterpCubic::aa_filter`,
+/// Keys with `a = -0.5`), written as ATen writes it (`cubic_convolution1/2`: the same
+/// polynomial as Pillow's, evaluated in another order), with the multiply-adds fused as the
+/// x86-64 PyTorch 2.11 wheels compile it (GCC contracts `a * b + c` into FMA). Measured: the
+/// float weights this gives are the reference's bit for bit (`tests/video.rs`).
+#[inline]
+fn torch_cubic(x: f64) -> f64 {
+    const A: f64 = -0.5;
+    let x = x.abs();
+    if x < 1.0 {
+        let t = (A + 2.0).mul_add(x, -(A + 3.0));
+        (t * x).mul_add(x, 1.0)
+    } else if x < 2.0 {
+        let t = A.mul_add(x, -(5.0 * A));
+        let t = t.mul_add(x, 8.0 * A);
+        t.mul_add(x, -(4.0 * A))
+    } else {
+        0.0
+    }
+}
+
+/// `f32` version of [`torch_cubic`], for float tensors (`aa_filter<float>`).
+#[inline]
+fn torch_cubic_f32(x: f32) -> f32 {
+    const A: f32 = -0.5;
+    let x = x.abs();
+    if x < 1.0 {
+        let t = (A + 2.0).mul_add(x, -(A + 3.0));
+        (t * x).mul_add(x, 1.0)
+    } else if x < 2.0 {
+        let t = A.mul_add(x, -(5.0 * A));
+        let t = t.mul_add(x, 8.0 * A);
+        t.mul_add(x, -(4.0 * A))
+    } else {
+        0.0
+    }
+}
+
+/// One output of the float kernel: `Σ in[j]·w[j]` from the first tap, as the compiled ATen
+/// loop (`interpolate_aa_single_dim`) sums it: GCC vectorises the first `4·⌊(n−1)/4⌋`
+/// accumulation steps four at a time (products rounded, then added in order) and fuses the
+/// remaining ones into FMAs. (Found by solving for the pattern on the reference's outputs;
+/// every output of the fixtures follows it.)
+#[inline]
+fn torch_dot_f32(taps: &[f32], value: impl Fn(usize) -> f32) -> f32 {
+    let n = taps.len();
+    let mut acc = value(0) * taps[0];
+    let plain = 4 * ((n - 1) / 4);
+    for (j, &w) in taps.iter().enumerate().skip(1) {
+        acc = if j <= plain {
+            acc + value(j) * w
+        } else {
+            value(j).mul_add(w, acc)
+        };
+    }
+    acc
+}
+
+/// PyTorch's `_compute_index_ranges_int16_weights` for antialiased bicubic (uint8 input):
+/// taps and normalised weights in `f64` as Pillow computes them, then a precision chosen for
+/// the whole axis — the most fraction bits (at most 22) that keep the largest weight under
+/// 2^15, since the weights are `int16` — and weights rounded half away from zero.
+fn precompute_coeffs_torch(in_size: usize, out_size: usize) -> Coeffs {
+    let scale = in_size as f64 / out_size as f64;
+    let support = if scale >= 1.0 { 2.0 * scale } else { 2.0 };
+    let ksize = support.ceil() as usize * 2 + 1;
+    let invscale = if scale >= 1.0 { 1.0 / scale } else { 1.0 };
+    let mut start = Vec::with_capacity(out_size);
+    let mut len = Vec::with_capacity(out_size);
+    let mut wf = vec![0f64; out_size * ksize];
+    let mut wt_max = 0f64;
+    for i in 0..out_size {
+        let center = scale * (i as f64 + 0.5);
+        let xmin = ((center - support + 0.5) as i64).max(0);
+        let xsize = (((center + support + 0.5) as i64).min(in_size as i64) - xmin)
+            .clamp(0, ksize as i64) as usize;
+        let w = &mut wf[i * ksize..i * ksize + xsize];
+        let mut total = 0f64;
+        for (j, wj) in w.iter_mut().enumerate() {
+            *wj = torch_cubic(((j as i64 + xmin) as f64 - center + 0.5) * invscale);
+            total += *wj;
+        }
+        if total != 0.0 {
+            for wj in w.iter_mut() {
+                *wj /= total;
+                wt_max = wt_max.max(*wj);
+            }
+        }
+        start.push(xmin as usize);
+        len.push(xsize);
+    }
+    let mut precision = 0u32;
+    while precision < 22 {
+        let next = (0.5 + wt_max * f64::from(1u32 << (precision + 1))) as i32;
+        if next >= 1 << 15 {
+            break;
+        }
+        precision += 1;
+    }
+    let weights = wf
+        .iter()
+        .map(|&w| {
+            let v = w * f64::from(1u32 << precision);
+            let r = if v < 0.0 {
+                (-0.5 + v) as i32
+            } else {
+                (0.5 + v) as i32
+            };
+            i32::from(r as i16)
+        })
+        .collect();
+    Coeffs {
+        ksize,
+        start,
+        len,
+        weights,
+        precision: precision.max(1),
+    }
+}
+
+/// Resizes `img` to `width` x `height` as `torchvision.transforms.v2.functional.resize(tensor,
+/// (height, width), InterpolationMode.BICUBIC, antialias=True)` does for a `uint8` tensor on
+/// the CPU: PyTorch 2.11's native `uint8` kernel of `_upsample_bicubic2d_aa`, which
+/// transformers' video processor runs on `uint8` frames. Sizes of zero are not allowed
+/// (panics).
+///
+/// It is Pillow's algorithm (Pillow-SIMD's, ported to ATen) with two differences: the
+/// weights are `int16` with a per-axis precision (see `precompute_coeffs_torch`) instead of
+/// 22 fraction bits, and the horizontal pass always runs first, over every row. Against
+/// Pillow ([`resize_bicubic`]) this moves a sample by a level now and then.
+pub fn resize_bicubic_torch_u8(img: &RgbImage, width: usize, height: usize) -> RgbImage {
+    assert!(
+        width > 0 && height > 0,
+        "resize to an empty image ({width}x{height})"
+    );
+    let (in_w, in_h) = (img.width(), img.height());
+    if width == in_w && height == in_h {
+        return img.clone();
+    }
+    let mut data = img.as_bytes().to_vec();
+    let mut w = in_w;
+    if width != in_w {
+        let h = precompute_coeffs_torch(in_w, width);
+        data = horizontal_pass(&data, in_w, 0, in_h, &h);
+        w = width;
+    }
+    if height != in_h {
+        let v = precompute_coeffs_torch(in_h, height);
+        data = vertical_pass(&data, w, 0, &v);
+    }
+    RgbImage::new(width, height, data).expect("resize makes a buffer of its stated size")
+}
+
+/// One axis of PyTorch's antialiased bicubic weights for a `float32` tensor
+/// (`_compute_index_ranges_weights<float>`): `(start, len, weights)` with `ksize` weights per
+/// output, computed in `f32` where ATen uses `float` and in `f64` where it promotes.
+fn coeffs_torch_f32(in_size: usize, out_size: usize) -> (usize, Vec<usize>, Vec<usize>, Vec<f32>) {
+    let scale = in_size as f32 / out_size as f32;
+    let support: f32 = if scale >= 1.0 {
+        (2.0 * f64::from(scale)) as f32
+    } else {
+        2.0
+    };
+    let ksize = support.ceil() as usize * 2 + 1;
+    let invscale: f32 = if scale >= 1.0 {
+        (1.0 / f64::from(scale)) as f32
+    } else {
+        1.0
+    };
+    let mut start = Vec::with_capacity(out_size);
+    let mut len = Vec::with_capacity(out_size);
+    let mut weights = vec![0f32; out_size * ksize];
+    for i in 0..out_size {
+        let center = (f64::from(scale) * (i as f64 + 0.5)) as f32;
+        let xmin = ((f64::from(center - support) + 0.5) as i64).max(0);
+        let xsize = (((f64::from(center + support) + 0.5) as i64).min(in_size as i64) - xmin)
+            .clamp(0, ksize as i64) as usize;
+        let w = &mut weights[i * ksize..i * ksize + xsize];
+        let mut total = 0f32;
+        for (j, wj) in w.iter_mut().enumerate() {
+            let arg =
+                ((f64::from((j as i64 + xmin) as f32 - center) + 0.5) * f64::from(invscale)) as f32;
+            *wj = torch_cubic_f32(arg);
+            total += *wj;
+        }
+        if total != 0.0 {
+            for wj in w.iter_mut() {
+                *wj /= total;
+            }
+        }
+        start.push(xmin as usize);
+        len.push(xsize);
+    }
+    (ksize, start, len, weights)
+}
+
+/// Resizes a float image (`[height][width][3]` row-major, any values) to `width` x `height` as
+/// torchvision's antialiased bicubic `F.resize` does for a `float32` tensor on the CPU
+/// (PyTorch 2.11's separable float kernel): horizontal pass then vertical, `f32` weights,
+/// each output accumulated in `f32` as the compiled kernel does (see `torch_dot_f32`), no
+/// rounding and no clamping. transformers' video processor runs this on `qwen_vl_utils`'
+/// frames (floats) when its own `smart_resize` disagrees with theirs.
+pub fn resize_bicubic_torch_f32(
+    src: &[f32],
+    in_w: usize,
+    in_h: usize,
+    width: usize,
+    height: usize,
+) -> Vec<f32> {
+    assert_eq!(src.len(), in_w * in_h * 3, "float image buffer size");
+    let mut data = src.to_vec();
+    let mut w = in_w;
+    if width != in_w {
+        let (k, start, len, wts) = coeffs_torch_f32(in_w, width);
+        let mut out = vec![0f32; in_h * width * 3];
+        for (row_in, row_out) in data
+            .chunks_exact(in_w * 3)
+            .zip(out.chunks_exact_mut(width * 3))
+        {
+            for (x, px) in row_out.chunks_exact_mut(3).enumerate() {
+                let taps = &wts[x * k..x * k + len[x]];
+                for (ch, o) in px.iter_mut().enumerate() {
+                    *o = torch_dot_f32(taps, |j| row_in[(start[x] + j) * 3 + ch]);
+                }
+            }
+        }
+        data = out;
+        w = width;
+    }
+    if height != in_h {
+        let (k, start, len, wts) = coeffs_torch_f32(in_h, height);
+        let stride = w * 3;
+        let mut out = vec![0f32; height * stride];
+        for (y, row_out) in out.chunks_exact_mut(stride).enumerate() {
+            let taps = &wts[y * k..y * k + len[y]];
+            for (i, o) in row_out.iter_mut().enumerate() {
+                *o = torch_dot_f32(taps, |j| data[(start[y] + j) * stride + i]);
+            }
+        }
+        data = out;
+    }
+    data
+}
+
+/// Resizes `img` as torchvision's v1 `transforms.functional.resize(tensor, [height, width],
+/// InterpolationMode.BICUBIC, antialias=True)` does for a `uint8` tensor, which is what
+/// `qwen_vl_utils.fetch_video` calls: the tensor is converted to `float32`, resized by the
+/// float kernel ([`resize_bicubic_torch_f32`]), clamped to 0..=255 and rounded half to even.
+/// (The v2 API keeps `uint8` and runs another kernel, [`resize_bicubic_torch_u8`]; the two
+/// differ by up to ~15 levels where a bicubic overshoot is clamped between the passes.) The
+/// same size is a copy; sizes of zero are not allowed (panics).
+pub fn resize_bicubic_torch_via_f32(img: &RgbImage, width: usize, height: usize) -> RgbImage {
+    assert!(
+        width > 0 && height > 0,
+        "resize to an empty image ({width}x{height})"
+    );
+    if width == img.width() && height == img.height() {
+        return img.clone();
+    }
+    let src: Vec<f32> = img.as_bytes().iter().map(|&v| f32::from(v)).collect();
+    let out = resize_bicubic_torch_f32(&src, img.width(), img.height(), width, height);
+    let data = out
+        .iter()
+        .map(|&v| v.clamp(0.0, 255.0).round_ties_even() as u8)
+        .collect();
     RgbImage::new(width, height, data).expect("resize makes a buffer of its stated size")
 }
 

@@ -60,10 +60,16 @@ pub struct Tensor<T> {
 
 impl Reference {
     pub fn load() -> Self {
-        let path = fixture("reference.safetensors");
+        Self::load_file("reference.safetensors")
+    }
+
+    /// `tests/fixtures/vision/<rel>` (another safetensors file of the vision fixtures).
+    pub fn load_file(rel: &str) -> Self {
+        let path = fixture(rel);
         let bytes = std::fs::read(&path).unwrap_or_else(|e| {
             panic!(
-                "missing fixture {} ({e}); regenerate with scripts/make_vision_fixtures.py",
+                "missing fixture {} ({e}); regenerate with scripts/make_vision_fixtures.py \
+                 (video/: scripts/make_video_fixtures.py)",
                 path.display()
             )
         });
