@@ -38,6 +38,8 @@ pub struct CaptionOptions {
     /// The prompt of lines that carry none.
     pub prompts: Prompts,
     pub long_audio: audio::LongAudio,
+    /// Frame sampling of videos (`qwen_vl_utils`' settings).
+    pub video: vision::VideoOptions,
     /// Bad manifest lines and clips that fail to load: error, or skip and list.
     pub on_bad: OnBad,
     /// Empty generated captions: scored and listed by default.
@@ -59,6 +61,7 @@ impl Default for CaptionOptions {
             batch_size: 8,
             prompts: Prompts::default(),
             long_audio: audio::LongAudio::Truncate,
+            video: vision::VideoOptions::default(),
             on_bad: OnBad::Error,
             on_empty: OnEmpty::Count,
             java: Some(JavaConfig::default()),
@@ -210,7 +213,7 @@ pub fn caption_samples(
         let mut ready: Vec<(&Sample, Prepared)> = Vec::with_capacity(chunk.len());
         for s in chunk {
             match (
-                prepare(model, s, &opts.prompts, opts.long_audio),
+                prepare(model, s, &opts.prompts, opts.long_audio, &opts.video),
                 opts.on_bad,
             ) {
                 (Ok(p), _) => ready.push((s, p)),

@@ -76,7 +76,9 @@ pub struct ClassifyOptions {
     /// Generate mode: prompts per batch.
     pub batch_size: usize,
     pub long_audio: audio::LongAudio,
-    /// Bad lines (wrong task, unknown label, no audio, unreadable clip): error or skip + list.
+    /// Frame sampling of videos (`qwen_vl_utils`' settings).
+    pub video: vision::VideoOptions,
+    /// Bad lines (wrong task, unknown label, no media, unreadable file): error or skip + list.
     pub on_bad: OnBad,
     pub model_id: Option<ModelId>,
     pub progress: Progress,
@@ -90,6 +92,7 @@ impl Default for ClassifyOptions {
             max_new_tokens: 16,
             batch_size: 8,
             long_audio: audio::LongAudio::Truncate,
+            video: vision::VideoOptions::default(),
             on_bad: OnBad::Error,
             model_id: None,
             progress: Progress::default(),
@@ -166,7 +169,7 @@ pub fn classify_samples(
         let mut ready: Vec<(&LabeledSample, Prepared)> = Vec::with_capacity(chunk.len());
         for s in chunk {
             match (
-                prepare(model, &s.sample, &prompts, opts.long_audio),
+                prepare(model, &s.sample, &prompts, opts.long_audio, &opts.video),
                 opts.on_bad,
             ) {
                 (Ok(p), _) => ready.push((s, p)),

@@ -25,8 +25,14 @@ pub struct Args {
     /// Image file (PNG, JPEG, WebP) for a Qwen2-VL model; repeat for several, in prompt order.
     #[arg(long)]
     image: Vec<PathBuf>,
+    /// Video (MP4/H.264 file, or a folder of frames) for a Qwen2-VL model; repeat for several,
+    /// after the images.
+    #[arg(long)]
+    video: Vec<PathBuf>,
+    #[command(flatten)]
+    video_options: crate::cli::common::VideoArgs,
     /// The user's text. With --raw, the whole prompt: one <|audio_bos|><|AUDIO|><|audio_eos|> per
-    /// clip, one <|vision_start|><|image_pad|><|vision_end|> per image.
+    /// clip, one <|vision_start|><|image_pad|><|vision_end|> per image (<|video_pad|> per video).
     #[arg(long)]
     prompt: String,
     /// Use --prompt as written instead of the chat template.
@@ -83,12 +89,17 @@ pub fn run(a: Args) -> Result<()> {
     for path in &a.image {
         inputs.images.push(model.image(path)?);
     }
+    let video_options = a.video_options.options()?;
+    for path in &a.video {
+        inputs.videos.push(model.video(path, &video_options)?);
+    }
     let seq = if a.raw {
         model.sequence(&a.prompt, inputs)?
     } else {
         // Media first, then the question, as in the reference's examples.
         let mut parts = vec![Part::Audio; a.audio.len()];
         parts.extend(vec![Part::Image; a.image.len()]);
+        parts.extend(vec![Part::Video; a.video.len()]);
         parts.push(Part::Text(a.prompt.clone()));
         let user = Message {
             role: Role::User,

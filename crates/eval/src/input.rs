@@ -11,19 +11,21 @@ use crate::error::{Error, Result};
 
 pub use processor::Prepared;
 
-/// Loads a sample's clips (decoded, 16 kHz, mel features), renders its prompt and tokenises it.
-/// Errors name the sample's manifest line and id.
+/// Loads a sample's media (clips: decoded, 16 kHz, mel features; images and videos: patches),
+/// renders its prompt and tokenises it. Errors name the sample's manifest line and id.
 pub fn prepare(
     model: &Model,
     sample: &Sample,
     prompts: &Prompts,
     long: audio::LongAudio,
+    video: &vision::VideoOptions,
 ) -> Result<Prepared> {
     let p = Processor {
         model,
         prompts,
         long_audio: long,
         cache: None,
+        video,
     };
     p.prompt(sample).map_err(|e| at(sample)(e.into()))
 }

@@ -361,9 +361,9 @@ fn convert_then_classify_a_gtzan_layout() {
     assert!(!ok && stderr.contains("--sessions"), "{stderr}");
 }
 
-/// Image classification on Qwen2-VL through the same command: a custom task over an image
-/// manifest (native `images` and the ms-swift `<image>` form), by label likelihood and by
-/// generate-then-map; each prediction is one of the labels and the summary counts both items.
+/// Image and video classification on Qwen2-VL through the same command: a custom task over a
+/// manifest of images (native `images` and the ms-swift `<image>` form) and a video, by label
+/// likelihood and by generate-then-map; the summary counts every item.
 #[test]
 fn images_classify_on_a_visual_model() {
     let d = scratch("classify-images");
@@ -385,9 +385,10 @@ fn images_classify_on_a_visual_model() {
     std::fs::write(
         &m,
         format!(
-            "{{\"images\": \"{}\", \"target\": \"round\"}}\n{{\"messages\": [{{\"role\": \"user\", \"content\": \"<image>Which shape?\"}}, {{\"role\": \"assistant\", \"content\": \"striped\"}}], \"images\": [\"{}\"]}}\n",
+            "{{\"images\": \"{}\", \"target\": \"round\"}}\n{{\"messages\": [{{\"role\": \"user\", \"content\": \"<image>Which shape?\"}}, {{\"role\": \"assistant\", \"content\": \"striped\"}}], \"images\": [\"{}\"]}}\n{{\"videos\": \"{}\", \"target\": \"square\"}}\n",
             img("small.png"),
-            img("wide.jpg")
+            img("wide.jpg"),
+            fixtures().join("vision/video/clip.mp4").display()
         ),
     )
     .unwrap();
@@ -407,11 +408,15 @@ fn images_classify_on_a_visual_model() {
             s(&out),
             "--scoring",
             scoring,
+            "--video-min-pixels",
+            "3136",
+            "--video-max-pixels",
+            "9408",
         ]);
         assert!(ok, "{scoring}: {stderr}");
         let sum = read_json(out.join("summary.json"));
-        assert_eq!(sum["samples"], 2, "{scoring}: {sum}");
+        assert_eq!(sum["samples"], 3, "{scoring}: {sum}");
         let preds = read_jsonl(out.join("predictions.jsonl"));
-        assert_eq!(preds.len(), 2);
+        assert_eq!(preds.len(), 3);
     }
 }

@@ -88,6 +88,34 @@ fn generate_with_images_on_qwen2_vl() {
         r["two_images.input_ids"].to_vec1::<i64>().unwrap()
     );
     assert!(max_abs_diff(&got["logits"], &r["two_images.logits"]) <= 1e-4);
+    // A video prompt (an MP4 clip, frames sampled at 2 fps): the reference's ids and logits
+    // (tests/fixtures/vision/video, scripts/make_video_fixtures.py).
+    let video_out = scratch("cli-generate-video").join("logits.safetensors");
+    let (ok, _, stderr) = eval(&[
+        "generate",
+        "--model",
+        s(&v.join("model")),
+        "--video",
+        s(&v.join("video/clip.mp4")),
+        "--video-min-pixels",
+        "3136",
+        "--video-max-pixels",
+        "9408",
+        "--prompt",
+        "What happens?",
+        "--max-new-tokens",
+        "2",
+        "--dump-logits",
+        s(&video_out),
+    ]);
+    assert!(ok, "{stderr}");
+    let got = load_tensors(&video_out);
+    let rv = load_tensors(v.join("video/reference.safetensors"));
+    assert_eq!(
+        got["input_ids"].to_vec1::<i64>().unwrap(),
+        rv["one_video.input_ids"].to_vec1::<i64>().unwrap()
+    );
+    assert!(max_abs_diff(&got["logits"], &rv["one_video.logits"]) <= 1e-4);
     // Audio on a model without an audio tower is refused, naming what is missing.
     let clip = fixtures().join("tiny/clips/tone.wav");
     let (ok, _, stderr) = run(&["--audio", s(&clip)]);

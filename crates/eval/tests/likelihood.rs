@@ -73,6 +73,7 @@ fn label_log_probs_equal_the_reference() {
             &sample(&c),
             &Prompts::default(),
             audio::LongAudio::Truncate,
+            &vision::VideoOptions::default(),
         )
         .unwrap();
         assert_eq!(p.templated, c.templated, "{}", c.name);
@@ -177,6 +178,7 @@ fn more_labels_than_one_batch_score_the_same() {
         &sample(&c),
         &Prompts::default(),
         audio::LongAudio::Truncate,
+        &vision::VideoOptions::default(),
     )
     .unwrap();
     let answers: Vec<Vec<u32>> = c.scores.iter().map(|s| s.answer_ids.clone()).collect();

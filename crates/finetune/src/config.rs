@@ -45,6 +45,10 @@ pub struct ModelSection {
     /// Clips over 30 s: refuse them or keep the first 30 s.
     #[serde(default)]
     pub long_audio: audio::LongAudio,
+    /// Frame sampling of videos, as `qwen_vl_utils` takes it (`fps`, `nframes`, `min_pixels`,
+    /// `max_pixels`, `total_pixels`, …; its defaults when absent).
+    #[serde(default)]
+    pub video: vision::VideoOptions,
 }
 
 /// Which part of the model LoRA may target (PEFT itself would also match the audio tower's
@@ -339,6 +343,9 @@ impl Config {
             field: field.into(),
             msg,
         };
+        if let Err(e) = self.model.video.validate() {
+            return Err(bad("model.video", e.to_string()));
+        }
         let t = &self.train;
         if !(t.lr > 0.0 && t.lr.is_finite()) {
             return Err(bad("train.lr", format!("must be positive, got {}", t.lr)));

@@ -28,7 +28,7 @@ pub enum Error {
     #[error("{location}: {cause}")]
     Sample {
         location: String,
-        cause: processor::Error,
+        cause: Box<processor::Error>,
     },
 
     /// The data of the run cannot be trained on (missing files, no usable sample, …).

@@ -79,6 +79,7 @@ impl Session<'_> {
             prompts: &self.cfg.data.prompts,
             long_audio: self.cfg.model.long_audio,
             cache: self.cache.as_ref(),
+            video: &self.cfg.model.video,
         }
     }
 
@@ -344,7 +345,7 @@ fn draw_batch(s: &mut Session) -> Result<Vec<Vec<Example>>> {
                 .example(sample, s.cfg.train.max_tokens)
                 .map_err(|cause| Error::Sample {
                     location: sample.source.to_string(),
-                    cause,
+                    cause: Box::new(cause),
                 });
             match built {
                 Ok(mut e) => {
@@ -411,7 +412,7 @@ fn validate(s: &Session) -> Result<BTreeMap<String, f64>> {
                 .example(sample, s.cfg.train.max_tokens)
                 .map_err(|cause| Error::Sample {
                     location: sample.source.to_string(),
-                    cause,
+                    cause: Box::new(cause),
                 })?;
             let (l, _) = micro_loss(&s.tr.model, &[&e])?;
             sum += l.per_row[0];

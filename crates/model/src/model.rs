@@ -140,12 +140,13 @@ pub struct AudioTower {
     pub projector: Linear,
 }
 
-/// Qwen2-VL's visual side: the tower (with its merger), the token ids and the image
-/// preprocessor (`preprocessor_config.json`).
+/// Qwen2-VL's visual side: the tower (with its merger), the token ids, and the image and
+/// video preprocessors (`preprocessor_config.json`, `video_preprocessor_config.json`).
 pub struct VisualTower {
     pub config: Qwen2VLConfig,
     pub tower: VisionTower,
     pub images: vision::ImageProcessor,
+    pub videos: vision::VideoProcessor,
 }
 
 /// The media of one prompt, each kind in prompt order.
@@ -290,10 +291,12 @@ impl Model {
                     true => vision::ImageProcessor::from_model_dir(&files.dir)?,
                     false => vision::ImageProcessor::default(),
                 };
+                let videos = vision::VideoProcessor::from_model_dir(&files.dir)?;
                 let visual = VisualTower {
                     config,
                     tower,
                     images,
+                    videos,
                 };
                 (None, Some(visual), decoder)
             }
@@ -370,6 +373,12 @@ impl Model {
     /// An image file as the vision tower's input (`preprocessor_config.json`'s settings).
     pub fn image(&self, path: &Path) -> Result<VisualInput> {
         Ok(self.visual_tower()?.images.preprocess_files(&[path])?)
+    }
+
+    /// A video file (MP4/H.264) or a folder of frames as the vision tower's input: frames
+    /// sampled as `qwen_vl_utils` does with `options`, then the checkpoint's video processor.
+    pub fn video(&self, path: &Path, options: &vision::VideoOptions) -> Result<VisualInput> {
+        Ok(self.visual_tower()?.videos.preprocess_file(path, options)?)
     }
 
     /// The encoder's output for one clip: [tokens, d_model] (before the projector).

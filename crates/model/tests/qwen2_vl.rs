@@ -375,3 +375,80 @@ fn every_weight_of_the_visual_model_gets_a_gradient() {
         assert!(max_abs(g) > 0.0, "{name}: zero gradient");
     }
 }
+
+/// Video prompts from the files (tests/fixtures/vision/video, scripts/make_video_fixtures.py):
+/// an MP4 clip alone, and an image followed by a folder of frames. Frames are sampled and
+/// preprocessed by the `vision` frontend (bit-exact there); here the tower's output per video,
+/// the ids with `<|video_pad|>` expanded, the 3-D positions (a video's temporal axis advances
+/// per frame pair) and the logits at every position equal transformers'.
+#[test]
+fn video_prompts_equal_transformers() {
+    use model::prompt::{render_chat, Message, Part, Role};
+    let dir = fixtures().join("vision");
+    let r = load_tensors(dir.join("video/reference.safetensors"));
+    let cases = testkit::read_json(dir.join("video/cases.json"));
+    let m = Model::load(&files(), &Device::Cpu, DType::F32, &NoAdapters).unwrap();
+    let v = m.visual.as_ref().unwrap();
+    for case in cases["prompts"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let opts: vision::VideoOptions =
+            serde_json::from_value(case["video_options"].clone()).unwrap();
+        let paths = |key: &str| -> Vec<std::path::PathBuf> {
+            case[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| dir.join(p.as_str().unwrap()))
+                .collect()
+        };
+        let (images, videos) = (paths("images"), paths("videos"));
+        let inputs = Inputs {
+            audio: vec![],
+            images: images.iter().map(|p| m.image(p).unwrap()).collect(),
+            videos: videos.iter().map(|p| m.video(p, &opts).unwrap()).collect(),
+        };
+        let mut parts = vec![Part::Image; images.len()];
+        parts.extend(vec![Part::Video; videos.len()]);
+        parts.push(Part::Text(case["text"].as_str().unwrap().into()));
+        let user = Message {
+            role: Role::User,
+            parts,
+        };
+        let templated = render_chat(&[user], true);
+        assert_eq!(templated, case["templated"].as_str().unwrap(), "{name}");
+        let seq = m.sequence(&templated, inputs).unwrap();
+        assert_eq!(seq.ids, ids_of(&r[&format!("{name}.input_ids")]), "{name}");
+
+        // The tower on the video alone.
+        let x = &seq.inputs.videos[0];
+        let px = Tensor::from_vec(x.data.clone(), (x.rows(), x.patch_dim), &Device::Cpu).unwrap();
+        let out = v.tower.forward(&px, &[x.grids[0].to_array()]).unwrap();
+        let d_tower = max_abs_diff(&out, &r[&format!("{name}.visual_video")]);
+
+        let vgrids: Vec<[usize; 3]> = seq
+            .inputs
+            .videos
+            .iter()
+            .map(|x| x.grids[0].to_array())
+            .collect();
+        let pos = rope_index(
+            &seq.ids,
+            &grids(&seq),
+            &vgrids,
+            v.config.vision.spatial_merge_size,
+            &v.config,
+        )
+        .unwrap();
+        let want: Vec<Vec<i64>> = r[&format!("{name}.position_ids")].to_vec2().unwrap();
+        for axis in 0..3 {
+            let got: Vec<i64> = pos[axis].iter().map(|&x| x as i64).collect();
+            assert_eq!(got, want[axis], "{name} axis {axis}");
+        }
+        let d = max_abs_diff(
+            &m.prompt_logits(&seq).unwrap(),
+            &r[&format!("{name}.logits")],
+        );
+        eprintln!("{name}: tower max |Δ| {d_tower:.2e}, logits max |Δ| {d:.2e}");
+        assert!(d_tower <= 1e-5 && d <= 1e-4, "{name}: {d_tower:e} {d:e}");
+    }
+}

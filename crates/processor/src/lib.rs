@@ -5,7 +5,8 @@
 //! ```text
 //! Sample ──conversation()──▶ [system?, user: media + prompt]          (chat messages)
 //!        ──inputs()─────────▶ Whisper features per clip (decoded, or from the feature cache),
-//!                             patches per image (the checkpoint's preprocessor settings)
+//!                             patches per image and video (the checkpoint's preprocessor
+//!                             settings; video frames sampled as qwen_vl_utils does)
 //!        ──prompt()─────────▶ Prepared: templated prompt + ids, placeholders expanded    (eval)
 //!        ──example()────────▶ Example: prompt + answer ids, labels on the answer        (training)
 //! ```
@@ -93,11 +94,14 @@ pub struct Processor<'a> {
     pub long_audio: LongAudio,
     /// Mel features computed once and reused across epochs (training).
     pub cache: Option<&'a FeatureCache>,
+    /// How frames are sampled from a video (`qwen_vl_utils`' settings).
+    pub video: &'a vision::VideoOptions,
 }
 
 impl Processor<'_> {
     /// Decodes (or reads from the cache) every clip of `sample` and computes its features,
-    /// and preprocesses every image. Errors name the field (`audio[i]`, `images[i]`).
+    /// and preprocesses every image and video. Errors name the field (`audio[i]`,
+    /// `images[i]`, `videos[i]`).
     pub fn inputs(&self, sample: &Sample) -> Result<Media> {
         let mut features = Vec::with_capacity(sample.audio.len());
         let mut truncated = Vec::new();
@@ -126,17 +130,19 @@ impl Processor<'_> {
                 cause,
             })?);
         }
-        if !sample.videos.is_empty() {
-            return Err(Error::Visual {
+        let mut videos = Vec::with_capacity(sample.videos.len());
+        for (index, path) in sample.videos.iter().enumerate() {
+            let video = self.model.video(path, self.video);
+            videos.push(video.map_err(|cause| Error::Visual {
                 field: "videos",
-                index: 0,
-                cause: model::Error::Prompt("video input is not supported yet".into()),
-            });
+                index,
+                cause,
+            })?);
         }
         let inputs = Inputs {
             audio: features,
             images,
-            videos: vec![],
+            videos,
         };
         Ok(Media { inputs, truncated })
     }

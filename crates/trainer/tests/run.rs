@@ -302,7 +302,8 @@ fn a_too_long_sample_is_named_with_its_line() {
     );
 }
 
-/// The tiny Qwen2-VL trains on image manifests (native form and the ms-swift `<image>` form)
+/// The tiny Qwen2-VL trains on image and video manifests (native form and the ms-swift
+/// `<image>` form)
 /// with LoRA on the language model and the merger trained in full; stopping and resuming gives
 /// the uninterrupted run's losses and weights bit for bit; the PEFT adapter names modules as
 /// PEFT does on transformers 4.57 and reloads; the merged model carries the trained merger.
@@ -317,9 +318,10 @@ fn a_visual_model_trains_resumes_and_exports() {
                 .to_string()
         };
         let native = format!(
-            "{{\"task\":\"cap\",\"images\":\"{}\",\"prompt\":\"Describe the picture.\",\"target\":\"a soft gradient\"}}\n{{\"task\":\"cap\",\"images\":[\"{}\"],\"prompt\":\"<image> What is shown?\",\"target\":\"bright shapes\"}}\n",
+            "{{\"task\":\"cap\",\"images\":\"{}\",\"prompt\":\"Describe the picture.\",\"target\":\"a soft gradient\"}}\n{{\"task\":\"cap\",\"images\":[\"{}\"],\"prompt\":\"<image> What is shown?\",\"target\":\"bright shapes\"}}\n{{\"task\":\"cap\",\"videos\":\"{}\",\"prompt\":\"What happens?\",\"target\":\"shapes move\"}}\n",
             img("alpha.png"),
-            img("small.png")
+            img("small.png"),
+            fixtures().join("vision/video/clip.mp4").display()
         );
         let chat = format!(
             "{{\"messages\":[{{\"role\":\"user\",\"content\":\"<image><image>What differs?\"}},{{\"role\":\"assistant\",\"content\":\"the second is smaller\"}}],\"images\":[\"{}\",\"{}\"]}}\n",
@@ -332,6 +334,7 @@ fn a_visual_model_trains_resumes_and_exports() {
             r#"
 [model]
 source = "{model}"
+video = {{ min_pixels = 3136, max_pixels = 9408 }}
 [lora]
 r = 4
 alpha = 8

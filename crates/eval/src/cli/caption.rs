@@ -42,6 +42,8 @@ pub struct CaptionArgs {
     limit: Option<usize>,
     #[arg(long, value_enum, default_value_t = LongAudio::Truncate)]
     long_audio: LongAudio,
+    #[command(flatten)]
+    video: super::common::VideoArgs,
     #[arg(long, value_enum, default_value_t = OnBad::Error)]
     on_bad: OnBad,
     #[arg(long, value_enum, default_value_t = OnEmpty::Count)]
@@ -139,6 +141,7 @@ pub fn run_caption(a: CaptionArgs) -> Result<()> {
         batch_size: a.batch_size,
         prompts,
         long_audio: a.long_audio,
+        video: a.video.options()?,
         on_bad: a.on_bad,
         on_empty: a.on_empty,
         java: a.java.config(),

@@ -60,6 +60,8 @@ pub struct ClassifyArgs {
     limit: Option<usize>,
     #[arg(long, value_enum, default_value_t = LongAudio::Truncate)]
     long_audio: LongAudio,
+    #[command(flatten)]
+    video: super::common::VideoArgs,
     /// Bad lines (wrong task, unknown label, no audio, unreadable clip).
     #[arg(long, value_enum, default_value_t = OnBad::Error)]
     on_bad: OnBad,
@@ -106,6 +108,7 @@ pub fn run_classify(a: ClassifyArgs) -> Result<()> {
         max_new_tokens: a.max_new_tokens,
         batch_size: a.batch_size,
         long_audio: a.long_audio,
+        video: a.video.options()?,
         on_bad: a.on_bad,
         model_id: Some(id),
         progress: Progress { every: 100 },

@@ -43,6 +43,41 @@ impl ModelArgs {
     }
 }
 
+/// How frames are sampled from videos (`qwen_vl_utils`' settings; its defaults when absent).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct VideoArgs {
+    /// Frames sampled per second of video (default 2).
+    #[arg(long)]
+    pub video_fps: Option<f64>,
+    /// Exactly this many frames per video instead of a rate (rounded to a multiple of 2).
+    #[arg(long, conflicts_with = "video_fps")]
+    pub video_nframes: Option<usize>,
+    /// A frame's least pixels after resizing.
+    #[arg(long)]
+    pub video_min_pixels: Option<usize>,
+    /// A frame's most pixels after resizing.
+    #[arg(long)]
+    pub video_max_pixels: Option<usize>,
+    /// The whole video's pixel budget.
+    #[arg(long)]
+    pub video_total_pixels: Option<usize>,
+}
+
+impl VideoArgs {
+    pub fn options(&self) -> Result<vision::VideoOptions> {
+        let o = vision::VideoOptions {
+            fps: self.video_fps,
+            nframes: self.video_nframes,
+            min_pixels: self.video_min_pixels,
+            max_pixels: self.video_max_pixels,
+            total_pixels: self.video_total_pixels,
+            ..Default::default()
+        };
+        o.validate().context("video options")?;
+        Ok(o)
+    }
+}
+
 /// Where METEOR and SPICE come from (else the environment: JAVA, JAVA_HOME, AAC_METEOR_JAR,
 /// AAC_SPICE_JAR, AAC_SPICE_CACHE).
 #[derive(clap::Args)]
