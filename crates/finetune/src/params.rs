@@ -111,7 +111,7 @@ pub fn load(cfg: &Config, files: &ModelFiles, device: &Device) -> Result<Trainab
     let side_grads = cfg
         .train
         .gradient_checkpointing
-        .then(|| model.decoder.enable_checkpointing(wanted));
+        .then(|| model.enable_checkpointing(wanted));
     Ok(Trainable {
         model,
         lora,

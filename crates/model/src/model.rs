@@ -341,6 +341,21 @@ impl Model {
         self.decoder.config()
     }
 
+    /// Activation checkpointing for training: every decoder layer and vision block with trained
+    /// tensors keeps only its output and is recomputed in the backward pass (the gradients are
+    /// the same). The returned store collects their gradients of `trainable` (the trainer's
+    /// `Var` ids): merge it after every `backward()`.
+    pub fn enable_checkpointing(
+        &mut self,
+        trainable: impl IntoIterator<Item = candle_core::TensorId>,
+    ) -> std::sync::Arc<crate::checkpointing::SideGrads> {
+        let store = self.decoder.enable_checkpointing(trainable);
+        if let Some(v) = &mut self.visual {
+            v.tower.enable_checkpointing(store.clone());
+        }
+        store
+    }
+
     /// The audio side, or an error saying this model has none.
     pub fn audio_tower(&self) -> Result<&AudioTower> {
         self.audio.as_ref().ok_or_else(|| self.lacks("audio"))

@@ -103,6 +103,15 @@ impl LayerNorm {
         })
     }
 
+    /// The weight and bias when they are trained (tracked).
+    pub fn trainable(&self) -> Vec<Tensor> {
+        [&self.weight, &self.bias]
+            .into_iter()
+            .filter(|t| t.track_op())
+            .cloned()
+            .collect()
+    }
+
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let dtype = x.dtype();
         let x = x.to_dtype(DType::F32)?;

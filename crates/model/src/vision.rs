@@ -11,11 +11,13 @@
 //! through `constop` and frozen weights through the frozen matmul.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use serde::Deserialize;
 
+use crate::checkpointing::{checkpointed, LayerFn, SideGrads};
 use crate::lora::AdapterSource;
 use crate::nn::{attention, LayerNorm, Linear, Rotary};
 use crate::{Error, Result};
@@ -233,6 +235,17 @@ impl VisionBlock {
         })
     }
 
+    /// The block's trained tensors (LoRA matrices, trained weights).
+    fn trainable(&self) -> Vec<Tensor> {
+        let mut out: Vec<Tensor> = [&self.qkv, &self.proj, &self.fc1, &self.fc2]
+            .iter()
+            .flat_map(|l| l.trainable())
+            .collect();
+        out.extend(self.norm1.trainable());
+        out.extend(self.norm2.trainable());
+        out
+    }
+
     /// x: [rows, E]; cos/sin: [rows, 1, head_dim] f32; spans: (start, len) of each attention
     /// group (one frame of one image), covering the rows in order.
     fn forward(
@@ -326,6 +339,9 @@ pub struct VisionTower {
     blocks: Vec<VisionBlock>,
     merger: PatchMerger,
     cfg: VisionConfig,
+    /// Set by [`VisionTower::enable_checkpointing`]: blocks with trained tensors are recomputed
+    /// in the backward pass.
+    checkpoint: Option<Arc<SideGrads>>,
 }
 
 impl VisionTower {
@@ -348,7 +364,14 @@ impl VisionTower {
             blocks,
             merger: PatchMerger::load(cfg, vb.pp("merger"), ad)?,
             cfg: cfg.clone(),
+            checkpoint: None,
         })
+    }
+
+    /// Activation checkpointing (as the decoder's, into the same `store`): each block with
+    /// trained tensors keeps only its output and is recomputed in the backward pass.
+    pub fn enable_checkpointing(&mut self, store: Arc<SideGrads>) {
+        self.checkpoint = Some(store);
     }
 
     pub fn config(&self) -> &VisionConfig {
@@ -368,6 +391,15 @@ impl VisionTower {
         let (cos, sin) = self.rotary(grid_thw, self.patch_embed.weight.device())?;
         let mut x = self.patch_embed.forward(pixel_values)?;
         for block in &self.blocks {
+            if let Some(store) = &self.checkpoint {
+                if let Some(anchor) = block.trainable().first() {
+                    let (b, cos, sin, spans) =
+                        (block.clone(), cos.clone(), sin.clone(), spans.clone());
+                    let f: LayerFn = Arc::new(move |x: &Tensor| b.forward(x, &cos, &sin, &spans));
+                    x = checkpointed(f, &x, anchor, store)?;
+                    continue;
+                }
+            }
             x = block.forward(&x, &cos, &sin, &spans)?;
         }
         self.merger.forward(&x)

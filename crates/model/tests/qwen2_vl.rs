@@ -343,7 +343,8 @@ fn inputs_without_a_tower_are_refused() {
 
 /// Full finetuning of the visual model: with every weight a `Var`, a loss on an image prompt's
 /// logits gives every one of them (patch embedding, tower blocks, merger, decoder, head) a
-/// non-zero gradient — nothing on the visual path is cut from the graph.
+/// non-zero gradient — nothing on the visual path is cut from the graph — and checkpointing
+/// changes none of them.
 #[test]
 fn every_weight_of_the_visual_model_gets_a_gradient() {
     use candle_core::Var;
@@ -359,13 +360,14 @@ fn every_weight_of_the_visual_model_gets_a_gradient() {
         .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
         .collect();
     let vb = candle_nn::VarBuilder::from_tensors(map, DType::F32, &Device::Cpu);
-    let m = Model::build(&files, vb, &NoAdapters).unwrap();
-    let logits = m
-        .prompt_logits(&prompt_of(&r, "two_images", &["small", "alpha"]))
-        .unwrap();
-    let logp = candle_nn::ops::log_softmax(&logits, candle_core::D::Minus1).unwrap();
-    let loss = logp.narrow(1, 0, 7).unwrap().sum_all().unwrap();
-    let grads = loss.backward().unwrap();
+    let mut m = Model::build(&files, vb, &NoAdapters).unwrap();
+    let prompt = prompt_of(&r, "two_images", &["small", "alpha"]);
+    let loss = |m: &Model| {
+        let logits = m.prompt_logits(&prompt).unwrap();
+        let logp = candle_nn::ops::log_softmax(&logits, candle_core::D::Minus1).unwrap();
+        logp.narrow(1, 0, 7).unwrap().sum_all().unwrap()
+    };
+    let grads = loss(&m).backward().unwrap();
     let visual = vars.keys().filter(|k| k.starts_with("visual.")).count();
     assert!(visual >= 20, "{visual} visual weights");
     for (name, v) in &vars {
@@ -373,6 +375,17 @@ fn every_weight_of_the_visual_model_gets_a_gradient() {
             .get(v.as_tensor())
             .unwrap_or_else(|| panic!("{name}: no gradient"));
         assert!(max_abs(g) > 0.0, "{name}: zero gradient");
+    }
+    // Activation checkpointing (decoder layers and vision blocks recomputed in the backward
+    // pass) gives the same gradients.
+    let store = m.enable_checkpointing(vars.values().map(|v| v.id()));
+    let mut ckpt = loss(&m).backward().unwrap();
+    store.drain_into(&mut ckpt).unwrap();
+    for (name, v) in &vars {
+        let (a, b) = (grads.get(v.as_tensor()).unwrap(), ckpt.get(v.as_tensor()));
+        let b = b.unwrap_or_else(|| panic!("{name}: no gradient when checkpointed"));
+        let d = max_abs_diff(a, b);
+        assert!(d <= 1e-6 * (1.0 + max_abs(a)), "{name}: {d:e}");
     }
 }
 
