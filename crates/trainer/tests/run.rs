@@ -302,36 +302,31 @@ fn a_too_long_sample_is_named_with_its_line() {
     );
 }
 
-/// The tiny Qwen2-VL trains on image and video manifests (native form and the ms-swift
-/// `<image>` form)
-/// with LoRA on the language model and the merger trained in full; stopping and resuming gives
-/// the uninterrupted run's losses and weights bit for bit; the PEFT adapter names modules as
-/// PEFT does on transformers 4.57 and reloads; the merged model carries the trained merger.
-#[test]
-fn a_visual_model_trains_resumes_and_exports() {
-    let setup_vl = |dir: &Path| -> PathBuf {
-        let img = |n: &str| {
-            fixtures()
-                .join("vision/images")
-                .join(n)
-                .display()
-                .to_string()
-        };
-        let native = format!(
-            "{{\"task\":\"cap\",\"images\":\"{}\",\"prompt\":\"Describe the picture.\",\"target\":\"a soft gradient\"}}\n{{\"task\":\"cap\",\"images\":[\"{}\"],\"prompt\":\"<image> What is shown?\",\"target\":\"bright shapes\"}}\n{{\"task\":\"cap\",\"videos\":\"{}\",\"prompt\":\"What happens?\",\"target\":\"shapes move\"}}\n",
-            img("alpha.png"),
-            img("small.png"),
-            fixtures().join("vision/video/clip.mp4").display()
-        );
-        let chat = format!(
-            "{{\"messages\":[{{\"role\":\"user\",\"content\":\"<image><image>What differs?\"}},{{\"role\":\"assistant\",\"content\":\"the second is smaller\"}}],\"images\":[\"{}\",\"{}\"]}}\n",
-            img("wide.jpg"),
-            img("small.png")
-        );
-        std::fs::write(dir.join("cap.jsonl"), native).unwrap();
-        std::fs::write(dir.join("diff.jsonl"), chat).unwrap();
-        let cfg = format!(
-            r#"
+/// Image and video manifests over the vision fixtures, and a config training the tiny
+/// Qwen2-VL on them (LoRA on the language model, the merger in full).
+fn setup_vl(dir: &Path) -> PathBuf {
+    let img = |n: &str| {
+        fixtures()
+            .join("vision/images")
+            .join(n)
+            .display()
+            .to_string()
+    };
+    let native = format!(
+        "{{\"task\":\"cap\",\"images\":\"{}\",\"prompt\":\"Describe the picture.\",\"target\":\"a soft gradient\"}}\n{{\"task\":\"cap\",\"images\":[\"{}\"],\"prompt\":\"<image> What is shown?\",\"target\":\"bright shapes\"}}\n{{\"task\":\"cap\",\"videos\":\"{}\",\"prompt\":\"What happens?\",\"target\":\"shapes move\"}}\n",
+        img("alpha.png"),
+        img("small.png"),
+        fixtures().join("vision/video/clip.mp4").display()
+    );
+    let chat = format!(
+        "{{\"messages\":[{{\"role\":\"user\",\"content\":\"<image><image>What differs?\"}},{{\"role\":\"assistant\",\"content\":\"the second is smaller\"}}],\"images\":[\"{}\",\"{}\"]}}\n",
+        img("wide.jpg"),
+        img("small.png")
+    );
+    std::fs::write(dir.join("cap.jsonl"), native).unwrap();
+    std::fs::write(dir.join("diff.jsonl"), chat).unwrap();
+    let cfg = format!(
+        r#"
 [model]
 source = "{model}"
 video = {{ min_pixels = 3136, max_pixels = 9408 }}
@@ -355,13 +350,21 @@ manifest = "{dir}/diff.jsonl"
 dir = "{dir}/run"
 save_every = 2
 "#,
-            model = fixtures().join("vision/model").display(),
-            dir = dir.display(),
-        );
-        let p = dir.join("cfg.toml");
-        std::fs::write(&p, cfg).unwrap();
-        p
-    };
+        model = fixtures().join("vision/model").display(),
+        dir = dir.display(),
+    );
+    let p = dir.join("cfg.toml");
+    std::fs::write(&p, cfg).unwrap();
+    p
+}
+
+/// The tiny Qwen2-VL trains on image and video manifests (native form and the ms-swift
+/// `<image>` form)
+/// with LoRA on the language model and the merger trained in full; stopping and resuming gives
+/// the uninterrupted run's losses and weights bit for bit; the PEFT adapter names modules as
+/// PEFT does on transformers 4.57 and reloads; the merged model carries the trained merger.
+#[test]
+fn a_visual_model_trains_resumes_and_exports() {
     let never = AtomicBool::new(false);
     let a = tmp("visual-straight");
     let cfg = Config::load(&setup_vl(&a), &[]).unwrap();
@@ -427,4 +430,32 @@ save_every = 2
         &plain.prompt_logits(&seq(&plain)).unwrap(),
     );
     assert!(d > 1e-4, "the adapter changes nothing ({d:e})");
+}
+
+/// Full finetuning of the tiny Qwen2-VL: every weight trains (the vision blocks too), only a
+/// merged model is exported, and it differs from the base in the tower and the decoder.
+#[test]
+fn a_visual_model_trains_in_full() {
+    let d = tmp("visual-full");
+    let cfg = Config::load(
+        &setup_vl(&d),
+        &["train.mode=\"full\"".into(), "train.steps=2".into()],
+    )
+    .unwrap();
+    trainer::experiment::train(&cfg, &AtomicBool::new(false), None).unwrap();
+    let run = d.join("run");
+    assert!(!run.join("adapter").exists());
+    let merged = testkit::load_tensors(run.join("merged/model.safetensors"));
+    let base = testkit::load_tensors(fixtures().join("vision/model/model.safetensors"));
+    for k in [
+        "visual.patch_embed.proj.weight",
+        "visual.blocks.1.mlp.fc2.weight",
+        "visual.merger.mlp.2.weight",
+        "model.layers.1.mlp.down_proj.weight",
+    ] {
+        assert!(
+            max_abs_diff(&merged[k], &base[k]) > 0.0,
+            "{k} did not train"
+        );
+    }
 }
