@@ -68,6 +68,15 @@ pub enum Error {
     #[error("invalid configuration `{field}`: {reason}")]
     Config { field: String, reason: String },
 
+    /// A configuration value of a file out of range, or a file that does not fit what it is
+    /// used with (a task file, a teacher file).
+    #[error("{}: `{field}`: {reason}", path.display())]
+    ConfigFile {
+        path: PathBuf,
+        field: String,
+        reason: String,
+    },
+
     /// A saved sampler state that does not fit the datasets it is restored onto.
     #[error("cannot restore mixture state: {reason}")]
     State { reason: String },
@@ -114,6 +123,19 @@ impl Error {
         Error::Config {
             field: field.to_string(),
             reason: reason.into(),
+        }
+    }
+
+    /// A [`Error::Config`] found in file `path`, as [`Error::ConfigFile`] (other errors
+    /// unchanged).
+    pub fn in_file(path: &std::path::Path, e: Error) -> Self {
+        match e {
+            Error::Config { field, reason } => Error::ConfigFile {
+                path: path.to_path_buf(),
+                field,
+                reason,
+            },
+            other => other,
         }
     }
 

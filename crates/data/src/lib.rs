@@ -8,6 +8,8 @@
 //!   (audio clips, images, videos, prompt, target).
 //! * [`convert`]: AudioCaps and Clotho caption CSVs → native AC lines.
 //! * [`pairs`]: (before, after) pairs by add / remove / replace edits with ADC and ACC targets.
+//! * [`choice`]: multiple-choice recognition tasks (seeded, balanced lettered options) and
+//!   teacher files over their options (cross-modal distillation).
 //! * [`mixture`]: a seeded, resumable sampler over several task datasets.
 //! * [`cache`]: an on-disk mel-feature cache.
 //!
@@ -15,6 +17,7 @@
 //! [`rng::Rng`].
 
 pub mod cache;
+pub mod choice;
 pub mod classify;
 pub mod convert;
 pub mod error;

@@ -38,6 +38,27 @@ pub fn answer_text(answer: &str) -> String {
     format!("{answer}<|im_end|>")
 }
 
+/// The token of each option letter of a multiple-choice answer (`A`, `B`, …), as the answer
+/// starts right after the generation prompt: the letter must be one token of `model`'s
+/// tokenizer, else an error naming it (a distribution over letters needs the letters to be
+/// tokens of both teacher and student). Used to read a model's distribution over the options
+/// (evaluation, teacher files) and to train towards a teacher's (distillation).
+pub fn letter_tokens(model: &Model, letters: &[String]) -> Result<Vec<u32>> {
+    letters
+        .iter()
+        .map(|l| {
+            let ids = model.tokenizer.encode(&answer_text(l))?;
+            match ids.as_slice() {
+                [t, end] if *end == model.tokenizer.special.im_end => Ok(*t),
+                _ => Err(Error::Model(model::Error::Prompt(format!(
+                    "option letter `{l}` is {} tokens of this tokenizer, not one",
+                    ids.len().saturating_sub(1)
+                )))),
+            }
+        })
+        .collect()
+}
+
 /// The conversation of a sample: its system turn if it has one, then the user turn with the
 /// media where the prompt's `<audio>` / `<image>` / `<video>` tags are (else first) and the
 /// prompt text.

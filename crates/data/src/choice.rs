@@ -1,0 +1,428 @@
+//! Multiple-choice recognition tasks, the second seed's form (arXiv 2505.06803): a clip whose
+//! target is its class becomes a question with lettered options — the true class plus
+//! distractors, 10 by default, A–J — answered with a letter.
+//!
+//! ```text
+//! {"task": "objects", "audio": "x.wav", "videos": "x.mp4", "target": "police car"}
+//!   ──ChoiceTask::items──▶ options [ice cream van, police car, …] (seeded), answer B
+//!   ──ChoiceItem::sample(condition)──▶ prompt "Classify the sounding object into one of the
+//!        categories below:\nA. ice cream van\nB. police car\n…", target "B", media of the
+//!        condition (audio only, visual only, both)
+//! ```
+//!
+//! **The options are ours** (the paper does not publish how it drew them): for each item the
+//! distractors are drawn uniformly without replacement from the other classes, and the correct
+//! letter uniformly among the letters, by an RNG seeded with the task's seed and the item's id.
+//! An item's question is a pure function of (seed, id, class, class list): it does not depend
+//! on the manifest's order or on the other items, so a teacher file made on a superset of the
+//! student's items still matches. Letters are balanced in expectation (each correct with
+//! probability 1/n; the test bounds the spread). The prompt wording is the paper's question
+//! followed by our instruction to answer with a letter; configurable
+//! ([`ChoiceTask::prompt`]).
+//!
+//! A teacher's answers over the options ([`TeacherFile`]) are keyed by item id and carry the
+//! option order they were given, so a student trained from the file is checked to see the
+//! same question.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rng::{derive_seed, mix64, Rng};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::manifest::Sample;
+
+/// Option letters, in order.
+pub const LETTERS: [&str; 26] = [
+    "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q", "R", "S",
+    "T", "U", "V", "W", "X", "Y", "Z",
+];
+
+/// The placeholder in [`ChoiceTask::prompt`] replaced by the lettered options, one per line.
+pub const OPTIONS_PLACEHOLDER: &str = "{options}";
+
+/// The paper's question, then our instruction to answer with a letter.
+pub const DEFAULT_PROMPT: &str = "Classify the sounding object into one of the categories \
+below:\n{options}\nAnswer with the option's letter from the given choices directly.";
+
+fn default_options() -> usize {
+    10
+}
+fn default_prompt() -> String {
+    DEFAULT_PROMPT.into()
+}
+
+/// Which of an item's media the model is given.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Condition {
+    /// The audio only (images and videos dropped).
+    Audio,
+    /// The images and videos only (audio dropped): the silent video.
+    Visual,
+    /// Everything the item has (a model with both towers).
+    #[default]
+    Both,
+}
+
+impl Condition {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Audio => "audio",
+            Self::Visual => "visual",
+            Self::Both => "both",
+        }
+    }
+}
+
+/// A multiple-choice task: its classes, how many options an item shows, the seed of the
+/// options, and the prompt. Read from TOML by the binaries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChoiceTask {
+    /// The task's name (manifest lines name it in `task`, or leave it out).
+    pub name: String,
+    /// Every class, in the order reports list them.
+    pub classes: Vec<String>,
+    /// Options per item (the true class and `options − 1` distractors), at most the number of
+    /// classes and 26.
+    #[serde(default = "default_options")]
+    pub options: usize,
+    /// Seeds the distractors and the letter balance.
+    #[serde(default)]
+    pub seed: u64,
+    /// The user prompt; `{options}` becomes `A. class` lines.
+    #[serde(default = "default_prompt")]
+    pub prompt: String,
+}
+
+/// One question: the item, the classes shown (in letter order) and the correct letter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChoiceItem {
+    pub sample: Sample,
+    /// The item's class (index into [`ChoiceTask::classes`]).
+    pub class: usize,
+    /// The classes behind the letters A, B, …
+    pub options: Vec<usize>,
+    /// The correct letter's index (`options[answer] == class`).
+    pub answer: usize,
+}
+
+impl ChoiceTask {
+    /// Reads a task from a TOML file; errors name the file.
+    pub fn from_toml_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "reading", e))?;
+        let task: Self = toml_from_str(&text).map_err(|e| Error::in_file(path, e))?;
+        task.validate().map_err(|e| Error::in_file(path, e))?;
+        Ok(task)
+    }
+
+    /// At least two distinct classes, `2 ≤ options ≤ min(classes, 26)`, a prompt with
+    /// `{options}`.
+    pub fn validate(&self) -> Result<()> {
+        if self.name.trim().is_empty() {
+            return Err(Error::config("name", "empty task name"));
+        }
+        let mut seen = BTreeMap::new();
+        for (i, c) in self.classes.iter().enumerate() {
+            if c.trim().is_empty() {
+                return Err(Error::config(&format!("classes[{i}]"), "blank class"));
+            }
+            if let Some(j) = seen.insert(c.trim().to_lowercase(), i) {
+                return Err(Error::config(
+                    &format!("classes[{i}]"),
+                    format!("`{c}` repeats classes[{j}]"),
+                ));
+            }
+        }
+        let most = self.classes.len().min(LETTERS.len());
+        if self.options < 2 || self.options > most {
+            return Err(Error::config(
+                "options",
+                format!(
+                    "{} options; need 2 to {most} ({} classes, {} letters)",
+                    self.options,
+                    self.classes.len(),
+                    LETTERS.len()
+                ),
+            ));
+        }
+        if !self.prompt.contains(OPTIONS_PLACEHOLDER) {
+            return Err(Error::config(
+                "prompt",
+                format!("has no {OPTIONS_PLACEHOLDER} placeholder"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The class index of a label (exact, else case- and space-insensitive).
+    pub fn class_of(&self, label: &str) -> Option<usize> {
+        let key = label.trim().to_lowercase();
+        self.classes.iter().position(|c| c == label).or_else(|| {
+            self.classes
+                .iter()
+                .position(|c| c.trim().to_lowercase() == key)
+        })
+    }
+
+    /// The questions for `samples` (whose targets are classes), one per item. A target that is not a class is an error
+    /// naming the line and field `target`; so is a repeated id (options are keyed by id).
+    pub fn items(&self, samples: &[Sample]) -> Result<Vec<ChoiceItem>> {
+        self.validate()?;
+        let mut ids = BTreeMap::new();
+        let mut classes = Vec::with_capacity(samples.len());
+        for s in samples {
+            if let Some(prev) = ids.insert(s.id.as_str(), &s.source) {
+                return Err(Error::field(
+                    &s.source,
+                    "id",
+                    format!("`{}` repeats the id of {prev}", s.id),
+                ));
+            }
+            let class = self.class_of(&s.target).ok_or_else(|| {
+                Error::field(
+                    &s.source,
+                    "target",
+                    format!("`{}` is not a class of task `{}`", s.target, self.name),
+                )
+            })?;
+            classes.push(class);
+        }
+        Ok(samples
+            .iter()
+            .zip(classes)
+            .map(|(s, class)| {
+                let (options, answer) = self.question(&s.id, class);
+                ChoiceItem {
+                    sample: s.clone(),
+                    class,
+                    options,
+                    answer,
+                }
+            })
+            .collect())
+    }
+
+    fn id_hash(&self, id: &str) -> u64 {
+        id.bytes()
+            .fold(mix64(self.seed ^ 0xd157), |h, b| mix64(h ^ b as u64))
+    }
+
+    /// The classes behind the letters of item `id` whose class is `class`, and the correct
+    /// letter: distractors drawn without replacement from the other classes, the true class
+    /// at a uniformly drawn letter.
+    fn question(&self, id: &str, class: usize) -> (Vec<usize>, usize) {
+        let mut rng = Rng::new(derive_seed(self.seed, self.id_hash(id)));
+        let mut others: Vec<usize> = (0..self.classes.len()).filter(|&c| c != class).collect();
+        rng.shuffle(&mut others);
+        others.truncate(self.options - 1);
+        let answer = rng.below(self.options as u64) as usize;
+        others.insert(answer, class);
+        (others, answer)
+    }
+
+    /// The prompt of an item: the lettered options in place of `{options}`.
+    pub fn render(&self, item: &ChoiceItem) -> String {
+        let lines: Vec<String> = item
+            .options
+            .iter()
+            .enumerate()
+            .map(|(k, &c)| format!("{}. {}", LETTERS[k], self.classes[c]))
+            .collect();
+        self.prompt.replace(OPTIONS_PLACEHOLDER, &lines.join("\n"))
+    }
+
+    /// The option letters of this task (`A`…), in order.
+    pub fn letters(&self) -> Vec<String> {
+        LETTERS[..self.options]
+            .iter()
+            .map(|l| l.to_string())
+            .collect()
+    }
+}
+
+impl ChoiceItem {
+    /// The item as a sample for `condition`: the rendered question as its prompt, the correct
+    /// letter as its target, and only the media of the condition. An item with no media left
+    /// is an error naming its line.
+    pub fn sample(&self, task: &ChoiceTask, condition: Condition) -> Result<Sample> {
+        let mut s = self.sample.clone();
+        match condition {
+            Condition::Audio => {
+                s.images.clear();
+                s.videos.clear();
+            }
+            Condition::Visual => s.audio.clear(),
+            Condition::Both => {}
+        }
+        if s.audio.is_empty() && s.images.is_empty() && s.videos.is_empty() {
+            return Err(Error::field(
+                &s.source,
+                condition.name(),
+                format!(
+                    "no {} input for the `{}` condition",
+                    condition.name(),
+                    condition.name()
+                ),
+            ));
+        }
+        s.prompt = Some(task.render(self));
+        s.target = LETTERS[self.answer].to_string();
+        s.references.clear();
+        Ok(s)
+    }
+}
+
+/// A teacher's answers over the options of a task's items, written once (by `eval`) and read
+/// by the trainer. JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeacherFile {
+    /// [`TEACHER_FORMAT`].
+    pub format: u32,
+    /// The teacher: its checkpoint and adapter.
+    pub teacher: String,
+    /// Which media the teacher saw.
+    pub condition: Condition,
+    /// The task, as the teacher was asked it (name, classes, options, seed, prompt).
+    pub task: ChoiceTask,
+    /// The option letters the distributions are over (`A`, `B`, …).
+    pub letters: Vec<String>,
+    pub items: Vec<TeacherItem>,
+}
+
+/// The teacher file format this build writes and reads.
+pub const TEACHER_FORMAT: u32 = 1;
+
+/// One item's teacher signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeacherItem {
+    pub id: String,
+    /// The item's true class.
+    pub class: String,
+    /// The classes behind the letters, in order.
+    pub options: Vec<String>,
+    /// The teacher's probabilities over the letters (softmax of its letter logits), summing
+    /// to 1.
+    pub probs: Vec<f64>,
+}
+
+impl TeacherItem {
+    /// The teacher's letter (the most probable; the first of ties).
+    pub fn answer(&self) -> usize {
+        let mut best = 0;
+        for (k, &p) in self.probs.iter().enumerate() {
+            if p > self.probs[best] {
+                best = k;
+            }
+        }
+        best
+    }
+}
+
+impl TeacherFile {
+    /// Reads and checks a teacher file (format, one distribution per item over the letters,
+    /// finite probabilities summing to 1 within 1e-4). Errors name the file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "reading", e))?;
+        let f: Self = serde_json::from_str(&text)
+            .map_err(|e| Error::in_file(path, Error::config("teacher file", e.to_string())))?;
+        let bad = |field: String, msg: String| Error::in_file(path, Error::config(&field, msg));
+        if f.format != TEACHER_FORMAT {
+            return Err(bad(
+                "format".into(),
+                format!("{} (this build reads {TEACHER_FORMAT})", f.format),
+            ));
+        }
+        for (i, it) in f.items.iter().enumerate() {
+            let field = format!("items[{i}] ({})", it.id);
+            if it.probs.len() != f.letters.len() || it.options.len() != f.letters.len() {
+                return Err(bad(
+                    field,
+                    format!(
+                        "{} probabilities and {} options for {} letters",
+                        it.probs.len(),
+                        it.options.len(),
+                        f.letters.len()
+                    ),
+                ));
+            }
+            let sum: f64 = it.probs.iter().sum();
+            if it.probs.iter().any(|p| !p.is_finite() || *p < 0.0) || (sum - 1.0).abs() > 1e-4 {
+                return Err(bad(
+                    field,
+                    format!("probabilities {:?} (sum {sum})", it.probs),
+                ));
+            }
+        }
+        Ok(f)
+    }
+
+    /// Writes the file atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::config("teacher file", e.to_string()))?;
+        crate::fsutil::write_atomic(path, text.as_bytes())
+    }
+
+    /// The teacher's signal for each item, in item order, after checking that the file
+    /// asked the same questions: the same option letters, and for every item its id, true
+    /// class and option classes in the same order. A missing item or a different question
+    /// is an error naming the item and the file (`file` is where this was read from).
+    pub fn match_items(
+        &self,
+        file: &Path,
+        task: &ChoiceTask,
+        items: &[ChoiceItem],
+    ) -> Result<Vec<&TeacherItem>> {
+        let bad = |msg: String| Error::in_file(file, Error::config("items", msg));
+        if self.letters != task.letters() {
+            return Err(bad(format!(
+                "the teacher's letters {:?} differ from the task's {:?}",
+                self.letters,
+                task.letters()
+            )));
+        }
+        let by_id: BTreeMap<&str, &TeacherItem> =
+            self.items.iter().map(|t| (t.id.as_str(), t)).collect();
+        items
+            .iter()
+            .map(|it| {
+                let t = by_id.get(it.sample.id.as_str()).ok_or_else(|| {
+                    bad(format!(
+                        "no teacher signal for item `{}` ({})",
+                        it.sample.id, it.sample.source
+                    ))
+                })?;
+                let options: Vec<&str> = it
+                    .options
+                    .iter()
+                    .map(|&c| task.classes[c].as_str())
+                    .collect();
+                if t.options != options || t.class != task.classes[it.class] {
+                    return Err(bad(format!(
+                        "item `{}` ({}): the teacher was asked options {:?} (class {}), the \
+                         student is asked {:?} (class {}); regenerate the teacher file with \
+                         this task's seed and classes",
+                        it.sample.id,
+                        it.sample.source,
+                        t.options,
+                        t.class,
+                        options,
+                        task.classes[it.class]
+                    )));
+                }
+                Ok(*t)
+            })
+            .collect()
+    }
+}
+
+fn toml_from_str(text: &str) -> std::result::Result<ChoiceTask, Error> {
+    toml::from_str(text).map_err(|e| Error::config("task", e.to_string()))
+}
