@@ -23,6 +23,11 @@
 //! A teacher's answers over the options ([`TeacherFile`]) are keyed by item id and carry the
 //! option order they were given, so a student trained from the file is checked to see the
 //! same question.
+//!
+//! Which classes to distil on is a [`DifficultyFile`] (written by `eval difficulty`, whose
+//! module `eval::difficulty` documents the model): every class with its predicted
+//! difficulty, rank and signals, the [`Selection`] rule, and the selected names; the
+//! trainer reads it with [`DifficultyFile::load`] and [`DifficultyFile::selected_classes`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -425,4 +430,287 @@ impl TeacherFile {
 
 fn toml_from_str(text: &str) -> std::result::Result<ChoiceTask, Error> {
     toml::from_str(text).map_err(|e| Error::config("task", e.to_string()))
+}
+
+/// How the difficulty model's hard set is chosen from its ranking ([`DifficultyFile`]).
+///
+/// Written as text on command lines and in configs (`top-k:3`, `threshold:0.5`, `all`,
+/// `list:police car,ice cream van`; a list holding a `;` is split on `;` instead, for class
+/// names with commas) and as a tagged object in the difficulty file
+/// (`{"rule": "top-k", "k": 3}`, `{"rule": "threshold", "threshold": 0.5}`, `{"rule": "all"}`,
+/// `{"rule": "list", "classes": […]}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Selection {
+    /// The `k` classes ranked hardest.
+    TopK { k: usize },
+    /// Every class whose score is at least `threshold`.
+    Threshold { threshold: f64 },
+    /// Every class.
+    All,
+    /// These classes, whatever their scores.
+    List { classes: Vec<String> },
+}
+
+impl std::str::FromStr for Selection {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = |msg: String| Error::config("select", format!("`{s}`: {msg}"));
+        let (rule, arg) = match s.split_once(':') {
+            Some((r, a)) => (r.trim(), Some(a)),
+            None => (s.trim(), None),
+        };
+        match (rule.to_ascii_lowercase().as_str(), arg) {
+            ("all", None) => Ok(Self::All),
+            ("top-k" | "topk", Some(a)) => match a.trim().parse::<usize>() {
+                Ok(k) if k > 0 => Ok(Self::TopK { k }),
+                _ => Err(bad("k must be a whole number of at least 1".into())),
+            },
+            ("threshold", Some(a)) => match a.trim().parse::<f64>() {
+                Ok(t) if t.is_finite() => Ok(Self::Threshold { threshold: t }),
+                _ => Err(bad("the threshold must be a number".into())),
+            },
+            ("list", Some(a)) => {
+                let sep = if a.contains(';') { ';' } else { ',' };
+                let classes: Vec<String> = a
+                    .split(sep)
+                    .map(|c| c.trim().to_string())
+                    .filter(|c| !c.is_empty())
+                    .collect();
+                if classes.is_empty() {
+                    return Err(bad("an empty list".into()));
+                }
+                Ok(Self::List { classes })
+            }
+            _ => Err(bad(
+                "expected top-k:K, threshold:T, all or list:a,b (list:a;b for names with commas)"
+                    .into(),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Selection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TopK { k } => write!(f, "top-k:{k}"),
+            Self::Threshold { threshold } => write!(f, "threshold:{threshold}"),
+            Self::All => f.write_str("all"),
+            Self::List { classes } => {
+                let sep = if classes.iter().any(|c| c.contains(',')) {
+                    ";"
+                } else {
+                    ","
+                };
+                write!(f, "list:{}", classes.join(sep))
+            }
+        }
+    }
+}
+
+/// The weights of the difficulty model's signals (each signal is in [0, 1]; the score is
+/// their weighted mean over the signals that were measured). The defaults are ours.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DifficultyWeights {
+    /// The student's smoothed error rate on the class. Default 0.5.
+    pub error: f64,
+    /// One minus the student's smoothed mean probability of the true letter. Default 0.2.
+    pub unconfidence: f64,
+    /// How much more often the teacher is right than the student (clamped at 0). Default 0.15.
+    pub teacher_advantage: f64,
+    /// How often the teacher's answer differs from the student's (smoothed). Default 0.1.
+    pub disagreement: f64,
+    /// One minus the class's share of items relative to the most frequent class. Default 0.05.
+    pub rarity: f64,
+}
+
+impl Default for DifficultyWeights {
+    fn default() -> Self {
+        Self {
+            error: 0.5,
+            unconfidence: 0.2,
+            teacher_advantage: 0.15,
+            disagreement: 0.1,
+            rarity: 0.05,
+        }
+    }
+}
+
+impl DifficultyWeights {
+    /// Every weight finite and ≥ 0, and at least one positive.
+    pub fn validate(&self) -> Result<()> {
+        let all = [
+            ("error", self.error),
+            ("unconfidence", self.unconfidence),
+            ("teacher_advantage", self.teacher_advantage),
+            ("disagreement", self.disagreement),
+            ("rarity", self.rarity),
+        ];
+        for (name, w) in all {
+            if !w.is_finite() || w < 0.0 {
+                return Err(Error::config(
+                    &format!("weights.{name}"),
+                    format!("{w}; must be a finite number ≥ 0"),
+                ));
+            }
+        }
+        if all.iter().all(|(_, w)| *w == 0.0) {
+            return Err(Error::config("weights", "every weight is 0"));
+        }
+        Ok(())
+    }
+}
+
+/// One class of a [`DifficultyFile`]: its score, rank, whether it is selected, and the
+/// signals behind the score (absent where not measured).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DifficultyClass {
+    pub class: String,
+    /// Predicted difficulty in [0, 1] (1: hardest).
+    pub score: f64,
+    /// 1 = hardest; ties broken by the task's class order.
+    pub rank: usize,
+    pub selected: bool,
+    /// The student's held-out items of the class.
+    pub support: usize,
+    /// The student's raw held-out accuracy (absent without items).
+    #[serde(default)]
+    pub accuracy: Option<f64>,
+    /// The Beta-smoothed accuracy the `error` signal uses.
+    pub smoothed_accuracy: f64,
+    /// The student's mean probability of the true letter (likelihood scoring only).
+    #[serde(default)]
+    pub confidence: Option<f64>,
+    /// The teacher's raw held-out accuracy (with a teacher summary).
+    #[serde(default)]
+    pub teacher_accuracy: Option<f64>,
+    /// Share of the class's items on which teacher and student predict the same class (with
+    /// both prediction files).
+    #[serde(default)]
+    pub agreement: Option<f64>,
+    /// The class's share of the student's held-out items.
+    pub frequency: f64,
+    /// Each signal that entered the score, by weight name, in [0, 1].
+    pub signals: BTreeMap<String, f64>,
+}
+
+/// The difficulty model's own quality: how its ranking on validation data orders the
+/// student's per-class error measured on test data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DifficultyQuality {
+    /// The test summary the error was measured on.
+    pub test: String,
+    /// Classes with test items (the ones compared).
+    pub classes: usize,
+    /// Spearman's rank correlation between the predicted score and the test error (ties as
+    /// average ranks); absent when either side has no spread.
+    pub spearman: Option<f64>,
+    /// The same for the validation error alone, the baseline the combined score should beat.
+    pub error_only_spearman: Option<f64>,
+}
+
+/// The difficulty model's output, written by `eval difficulty` and read by the trainer:
+/// which classes of a task to distil on. JSON.
+///
+/// ```json
+/// {"format": 1, "task": "objects", "student": "val/summary.json", "teacher": null,
+///  "weights": {"error": 0.5, …}, "prior_strength": 4.0,
+///  "classes": [{"class": "police car", "score": 0.61, "rank": 1, "selected": true, …}, …],
+///  "selection": {"rule": "top-k", "k": 3}, "selected": ["police car", …], "quality": null}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DifficultyFile {
+    /// [`DIFFICULTY_FORMAT`].
+    pub format: u32,
+    /// The task's name.
+    pub task: String,
+    /// The student's held-out summary (and its model, when recorded).
+    pub student: String,
+    /// The teacher's held-out summary, when one was given.
+    #[serde(default)]
+    pub teacher: Option<String>,
+    pub weights: DifficultyWeights,
+    /// Pseudo-items of the Beta prior that smooths per-class rates towards the overall rate.
+    pub prior_strength: f64,
+    /// Every class of the task, in the task's order.
+    pub classes: Vec<DifficultyClass>,
+    pub selection: Selection,
+    /// The selected classes, hardest first.
+    pub selected: Vec<String>,
+    #[serde(default)]
+    pub quality: Option<DifficultyQuality>,
+}
+
+/// The difficulty file format this build writes and reads.
+pub const DIFFICULTY_FORMAT: u32 = 1;
+
+impl DifficultyFile {
+    /// Reads and checks a difficulty file (format; every selected class is one of its
+    /// classes, and is marked selected). Errors name the file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "reading", e))?;
+        let f: Self = serde_json::from_str(&text)
+            .map_err(|e| Error::in_file(path, Error::config("difficulty file", e.to_string())))?;
+        let bad = |field: &str, msg: String| Error::in_file(path, Error::config(field, msg));
+        if f.format != DIFFICULTY_FORMAT {
+            return Err(bad(
+                "format",
+                format!("{} (this build reads {DIFFICULTY_FORMAT})", f.format),
+            ));
+        }
+        for name in &f.selected {
+            match f.classes.iter().find(|c| &c.class == name) {
+                Some(c) if c.selected => {}
+                Some(_) => {
+                    return Err(bad(
+                        "selected",
+                        format!("`{name}` is not marked selected in `classes`"),
+                    ))
+                }
+                None => return Err(bad("selected", format!("`{name}` is not in `classes`"))),
+            }
+        }
+        Ok(f)
+    }
+
+    /// Writes the file atomically (pretty JSON).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::config("difficulty file", e.to_string()))?;
+        text.push('\n');
+        crate::fsutil::write_atomic(path, text.as_bytes())
+    }
+
+    /// The selected classes as indices into `task.classes` (task order). The file must be
+    /// for this task (its name) and every selected class one of the task's; otherwise an
+    /// error naming `file`.
+    pub fn selected_classes(&self, file: &Path, task: &ChoiceTask) -> Result<Vec<usize>> {
+        let bad = |field: &str, msg: String| Error::in_file(file, Error::config(field, msg));
+        if self.task != task.name {
+            return Err(bad(
+                "task",
+                format!(
+                    "the difficulty file is for task `{}`, not `{}`",
+                    self.task, task.name
+                ),
+            ));
+        }
+        let mut out = Vec::with_capacity(self.selected.len());
+        for name in &self.selected {
+            let c = task.class_of(name).ok_or_else(|| {
+                bad(
+                    "selected",
+                    format!("`{name}` is not a class of task `{}`", task.name),
+                )
+            })?;
+            out.push(c);
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
 }

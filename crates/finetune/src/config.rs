@@ -22,6 +22,9 @@ pub struct Config {
     pub train: TrainSection,
     pub data: DataSection,
     pub output: OutputSection,
+    /// Cross-modal distillation on a multiple-choice set (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distill: Option<crate::distill::DistillSection>,
     /// Sections of the file owned by the application (`[world]`, `[eval]`), resolved, in
     /// file order: not read here, but kept in the run's `config.toml` copy.
     #[serde(skip)]
@@ -47,7 +50,7 @@ pub struct ModelSection {
     pub long_audio: audio::LongAudio,
     /// Frame sampling of videos, as `qwen_vl_utils` takes it (`fps`, `nframes`, `min_pixels`,
     /// `max_pixels`, `total_pixels`, …; its defaults when absent).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub video: vision::VideoOptions,
 }
 
@@ -183,6 +186,17 @@ pub struct DataSet {
     pub manifest: PathBuf,
     #[serde(default = "unit_weight")]
     pub weight: f64,
+    /// A multiple-choice task file (`data::choice::ChoiceTask`, TOML): the manifest's targets
+    /// are classes, and each line becomes a lettered question answered with a letter.
+    #[serde(default)]
+    pub choice: Option<PathBuf>,
+    /// With `choice`: which of a line's media the model is given.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub condition: data::choice::Condition,
+}
+
+fn is_default<T: Default + PartialEq>(x: &T) -> bool {
+    *x == T::default()
 }
 
 fn unit_weight() -> f64 {
@@ -345,6 +359,29 @@ impl Config {
         };
         if let Err(e) = self.model.video.validate() {
             return Err(bad("model.video", e.to_string()));
+        }
+        if let Some(d) = &self.distill {
+            d.validate().map_err(|(field, msg)| bad(&field, msg))?;
+            let set = self
+                .data
+                .train
+                .iter()
+                .find(|s| s.task.to_string() == d.task)
+                .ok_or_else(|| {
+                    bad(
+                        "distill.task",
+                        format!("`{}` is not the task of any [[data.train]] set", d.task),
+                    )
+                })?;
+            if set.choice.is_none() {
+                return Err(bad(
+                    "distill.task",
+                    format!(
+                        "the [[data.train]] set `{}` has no `choice` task file",
+                        d.task
+                    ),
+                ));
+            }
         }
         let t = &self.train;
         if !(t.lr > 0.0 && t.lr.is_finite()) {

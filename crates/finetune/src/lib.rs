@@ -10,12 +10,15 @@
 //! finish     export (PEFT adapter, merged model) ─▶ Outcome
 //! ```
 //!
+//! Cross-modal distillation ([`distill`]) plugs into the step's extra-loss seam.
+//!
 //! Depends only on `model`, `data` and `processor` (plus `audio`'s policy enum and `rng`);
 //! what runs around training (generating a world, evaluating, charts, data preparation
 //! commands) is the application's (`trainer` crate).
 
 pub mod adapters;
 pub mod config;
+pub mod distill;
 mod error;
 pub mod export;
 pub mod loss;

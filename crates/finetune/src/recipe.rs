@@ -17,13 +17,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use data::cache::FeatureCache;
+use data::choice::{ChoiceItem, ChoiceTask};
 use data::manifest::{OnBad, ReadOptions, Sample};
 use data::mixture::{MixtureSampler, TaskSource};
 use model::checkpoint::ModelFiles;
-use processor::{Example, Processor};
+use processor::{Example, Processor, Target};
 use serde_json::json;
 
 use crate::config::{Config, Resume};
+use crate::distill::{check_resume, Distill, Plan};
 use crate::error::{Error, Result};
 use crate::optim::{AdamW, AdamWConfig};
 use crate::params::{self, Trainable};
@@ -36,6 +38,15 @@ use crate::step::{micro_loss, train_step, Seams, StepSettings, StepStats};
 pub struct TaskData {
     pub name: String,
     pub samples: Vec<Sample>,
+    /// For a multiple-choice set: its task and the questions behind `samples` (same order).
+    pub choice: Option<(ChoiceTask, Vec<ChoiceItem>)>,
+}
+
+/// The run's distillation: which set, the plan (teacher signals per item), the term.
+pub struct Distillation {
+    pub set: usize,
+    pub plan: Plan,
+    pub term: Distill,
 }
 
 /// What a finished (or interrupted) run reports.
@@ -70,6 +81,8 @@ pub struct Session<'a> {
     pub last_checkpoint: Option<PathBuf>,
     /// Samples left out (`train.on_bad_sample = "skip"`), with the reason.
     pub skipped: Vec<String>,
+    /// `[distill]`: the teacher's signals and the term (None without distillation).
+    pub distill: Option<Distillation>,
 }
 
 impl Session<'_> {
@@ -143,6 +156,35 @@ pub fn setup(cfg: &Config) -> Result<Session<'_>> {
         .as_ref()
         .map(FeatureCache::new)
         .transpose()?;
+    let distill = match &cfg.distill {
+        None => None,
+        Some(d) => {
+            let set = train_sets
+                .iter()
+                .position(|t| t.name == d.task)
+                .ok_or_else(|| Error::Data(format!("distill.task `{}`: no such set", d.task)))?;
+            let (task, items) = train_sets[set].choice.as_ref().ok_or_else(|| {
+                Error::Data(format!(
+                    "distill.task `{}` is not a multiple-choice set",
+                    d.task
+                ))
+            })?;
+            let plan = Plan::build(d, task, items, &tr.model)?;
+            let n = plan.signals.iter().filter(|s| s.is_some()).count();
+            eprintln!(
+                "distilling {n} of {} items of `{}` (classes: {}) from {}",
+                items.len(),
+                d.task,
+                plan.selected.join(", "),
+                d.teacher.display()
+            );
+            Some(Distillation {
+                set,
+                plan,
+                term: Distill::new(d),
+            })
+        }
+    };
     let log = MetricsLog::open(&run_dir)?;
     let mut s = Session {
         cfg,
@@ -158,9 +200,15 @@ pub fn setup(cfg: &Config) -> Result<Session<'_>> {
         step: 0,
         last_checkpoint: None,
         skipped,
+        distill,
     };
     if let Some(dir) = resume_from {
         let st = state::load(&dir, cfg, &s.tr, &mut s.opt)?;
+        check_resume(
+            st.distill.as_deref(),
+            s.distill.as_ref().map(|d| &d.plan),
+            &dir,
+        )?;
         s.mixture = MixtureSampler::restore(&sources, st.mixture.clone())
             .map_err(|e| Error::checkpoint(&dir, format!("data position: {e}")))?;
         s.step = st.step;
@@ -225,9 +273,22 @@ pub fn read_sets(
                 set.manifest.display()
             )));
         }
+        let choice = match &set.choice {
+            None => None,
+            Some(path) => {
+                let task = ChoiceTask::from_toml_file(path)?;
+                let items = task.items(&samples)?;
+                samples = items
+                    .iter()
+                    .map(|it| it.sample(&task, set.condition))
+                    .collect::<data::Result<_>>()?;
+                Some((task, items))
+            }
+        };
         out.push(TaskData {
             name: set.task.to_string(),
             samples,
+            choice,
         });
     }
     Ok(out)
@@ -296,7 +357,19 @@ pub fn run_with(
             max_grad_norm: cfg.train.max_grad_norm,
             seed: cfg.train.seed,
         };
-        let stats = match train_step(&s.tr, &mut s.opt, &micro, &set, &mut seams) {
+        // The run's own teacher term, unless the caller brought one.
+        let own = s
+            .distill
+            .as_ref()
+            .map(|d| &d.term as &dyn crate::step::ExtraLoss);
+        let mut step_seams = Seams {
+            extra_loss: seams.extra_loss.or(own),
+            sync: match seams.sync {
+                Some(ref mut x) => Some(&mut **x as &mut dyn crate::step::GradSync),
+                None => None,
+            },
+        };
+        let stats = match train_step(&s.tr, &mut s.opt, &micro, &set, &mut step_seams) {
             Ok(st) => st,
             Err(e) => {
                 if e.saved_state() {
@@ -350,6 +423,14 @@ fn draw_batch(s: &mut Session) -> Result<Vec<Vec<Example>>> {
             match built {
                 Ok(mut e) => {
                     e.task = s.train_sets[draw.task].name.clone();
+                    if let Some(d) = s.distill.as_ref().filter(|d| d.set == draw.task) {
+                        if let Some(teacher) = &d.plan.signals[draw.index] {
+                            e.target = Target::Distill {
+                                letters: d.plan.letters.clone(),
+                                teacher: teacher.clone(),
+                            };
+                        }
+                    }
                     mb.push(e);
                 }
                 Err(e) if s.cfg.train.on_bad_sample == OnBad::Skip => {
@@ -428,7 +509,8 @@ fn validate(s: &Session) -> Result<BTreeMap<String, f64>> {
 
 /// Writes the checkpoint of the current step (atomically) and applies `output.keep_last`.
 pub fn save(s: &mut Session) -> Result<PathBuf> {
-    let st = RunState::new(s.cfg, s.step, s.mixture.state().clone());
+    let fingerprint = s.distill.as_ref().map(|d| d.plan.fingerprint.clone());
+    let st = RunState::new(s.cfg, s.step, s.mixture.state().clone(), fingerprint);
     let dir = state::save(&s.run_dir, &st, &s.tr, &s.opt)?;
     crate::store::prune_checkpoints(&s.run_dir, s.cfg.output.keep_last)?;
     s.last_checkpoint = Some(dir.clone());

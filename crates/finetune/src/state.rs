@@ -25,15 +25,25 @@ pub struct RunState {
     pub step: u64,
     pub config_hash: String,
     pub mixture: data::mixture::MixtureState,
+    /// The distillation plan's fingerprint (teacher file and selected classes), when the run
+    /// distils: a resume with another plan is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distill: Option<String>,
 }
 
 impl RunState {
-    pub fn new(cfg: &Config, step: u64, mixture: data::mixture::MixtureState) -> Self {
+    pub fn new(
+        cfg: &Config,
+        step: u64,
+        mixture: data::mixture::MixtureState,
+        distill: Option<String>,
+    ) -> Self {
         Self {
             format_version: FORMAT_VERSION,
             step,
             config_hash: cfg.resume_hash(),
             mixture,
+            distill,
         }
     }
 }

@@ -6,8 +6,9 @@
 //! labels cover the target's tokens and the `<|im_end|>` that ends the turn, not the final
 //! newline; every other position (system turn, user turn, media) is masked.
 //!
-//! The labels are hard token targets today. A teacher signal (distillation) will add a second
-//! kind of target on the same answer positions: see `Target`.
+//! The labels are hard token targets; a distilled multiple-choice item also carries its
+//! teacher's distribution over the option letters ([`Target::Distill`]), trained towards at
+//! the answer's first position (`finetune::distill`).
 
 use model::prompt::{render_chat, Message};
 use model::{Inputs, Model};
@@ -20,6 +21,12 @@ pub const IGNORE: i64 = -100;
 pub enum Target {
     /// The answer's own tokens (cross-entropy).
     Tokens,
+    /// The answer's tokens, and at the answer's first position a teacher's probabilities over
+    /// the option letters (`letters`: their token ids, in order).
+    Distill {
+        letters: Vec<u32>,
+        teacher: Vec<f32>,
+    },
 }
 
 #[derive(Debug, Clone)]
