@@ -24,7 +24,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Tensor, D};
-use data::choice::{ChoiceItem, ChoiceTask, DifficultyFile, TeacherFile};
+use data::choice::{
+    ChoiceItem, ChoiceTask, Condition, DifficultyFile, TeacherFile, TeacherItem, TEACHER_FORMAT,
+};
 use model::Model;
 use processor::{Example, Target, IGNORE};
 use serde::{Deserialize, Serialize};
@@ -54,8 +56,22 @@ pub enum DistillLoss {
 pub struct DistillSection {
     /// The `[[data.train]]` set (by `task`) whose items are distilled; it must have `choice`.
     pub task: String,
-    /// The teacher file (`eval choice --teacher-out`).
-    pub teacher: PathBuf,
+    /// The teacher file (`eval choice --teacher-out`: a teacher run once, offline). With
+    /// `teacher_model`: where the in-process teacher's answers are recorded (default
+    /// `<output.dir>/teacher.json`).
+    #[serde(default)]
+    pub teacher: Option<PathBuf>,
+    /// An in-process teacher: any checkpoint this framework loads (hub id or directory), run
+    /// once before training, without gradients, on every item of the set under
+    /// `teacher_condition` (its answers are fixed, so once is the same as every step).
+    #[serde(default)]
+    pub teacher_model: Option<String>,
+    /// A PEFT adapter for `teacher_model`.
+    #[serde(default)]
+    pub teacher_adapter: Option<PathBuf>,
+    /// Which of an item's media the in-process teacher is given.
+    #[serde(default = "visual")]
+    pub teacher_condition: Condition,
     #[serde(default)]
     pub loss: DistillLoss,
     /// The term's weight beside the cross-entropy.
@@ -75,6 +91,9 @@ pub struct DistillSection {
 fn one() -> f64 {
     1.0
 }
+fn visual() -> Condition {
+    Condition::Visual
+}
 
 impl DistillSection {
     /// Checks the values that need no files.
@@ -86,6 +105,12 @@ impl DistillSection {
             return Err((
                 "distill.temperature".into(),
                 format!("{} (> 0)", self.temperature),
+            ));
+        }
+        if self.teacher.is_none() && self.teacher_model.is_none() {
+            return Err((
+                "distill.teacher".into(),
+                "give a teacher file (teacher) or an in-process teacher (teacher_model)".into(),
             ));
         }
         if self.classes.is_some() && self.classes_file.is_some() {
@@ -113,16 +138,17 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Reads the teacher file and the selection, matches them to the set's items and the
-    /// student's tokenizer. Every error names the file.
+    /// Reads the teacher file `teacher_path` and the selection, matches them to the set's
+    /// items and the student's tokenizer. Every error names the file.
     pub fn build(
         cfg: &DistillSection,
+        teacher_path: &Path,
         task: &ChoiceTask,
         items: &[ChoiceItem],
         student: &Model,
     ) -> Result<Self> {
-        let teacher = TeacherFile::load(&cfg.teacher)?;
-        let matched = teacher.match_items(&cfg.teacher, task, items)?;
+        let teacher = TeacherFile::load(teacher_path)?;
+        let matched = teacher.match_items(teacher_path, task, items)?;
         let selected: BTreeSet<usize> = match (&cfg.classes, &cfg.classes_file) {
             (Some(names), _) => names
                 .iter()
@@ -142,7 +168,7 @@ impl Plan {
             (None, None) => (0..task.classes.len()).collect(),
         };
         let letters = processor::letter_tokens(student, &teacher.letters)
-            .map_err(|e| Error::Data(format!("{}: {e}", cfg.teacher.display())))?;
+            .map_err(|e| Error::Data(format!("{}: {e}", teacher_path.display())))?;
         let signals = items
             .iter()
             .zip(&matched)
@@ -152,7 +178,7 @@ impl Plan {
                     .then(|| t.probs.iter().map(|&p| p as f32).collect())
             })
             .collect();
-        let bytes = std::fs::read(&cfg.teacher).map_err(Error::io("reading", &cfg.teacher))?;
+        let bytes = std::fs::read(teacher_path).map_err(Error::io("reading", teacher_path))?;
         let selected: Vec<String> = selected.iter().map(|&c| task.classes[c].clone()).collect();
         let fingerprint = fingerprint(&bytes, &selected);
         Ok(Self {
@@ -170,6 +196,60 @@ fn fingerprint(bytes: &[u8], selected: &[String]) -> String {
         h = rng::mix64(h ^ b as u64);
     }
     format!("{h:016x}")
+}
+
+/// Runs an in-process teacher once over `items` under `condition` (no gradients: its
+/// weights are not trained and nothing is tracked) and returns its answers as a teacher file:
+/// the softmax of its letter logits at each question's answer position. `processor` is the
+/// teacher's (its model, the run's prompts and media settings). Batches of `batch` prompts.
+pub fn run_teacher(
+    processor: &processor::Processor,
+    name: &str,
+    condition: Condition,
+    task: &ChoiceTask,
+    items: &[ChoiceItem],
+    batch: usize,
+) -> Result<TeacherFile> {
+    let model = processor.model;
+    let letters = task.letters();
+    let ids = processor::letter_tokens(model, &letters)
+        .map_err(|e| Error::Data(format!("the teacher {name}: {e}")))?;
+    let ids_t = Tensor::from_vec(ids.clone(), ids.len(), model.device())?;
+    let mut out = Vec::with_capacity(items.len());
+    for chunk in items.chunks(batch.max(1)) {
+        let mut seqs = Vec::with_capacity(chunk.len());
+        for it in chunk {
+            let sample = it.sample(task, condition)?;
+            let p = processor.prompt(&sample).map_err(|cause| Error::Sample {
+                location: sample.source.to_string(),
+                cause: Box::new(cause),
+            })?;
+            seqs.push(p.seq);
+        }
+        let logits = model.last_logits(&seqs)?.index_select(&ids_t, 1)?; // [b, K]
+        let probs: Vec<Vec<f32>> = candle_nn::ops::softmax(&logits, D::Minus1)?.to_vec2()?;
+        for (it, p) in chunk.iter().zip(probs) {
+            let sum: f64 = p.iter().map(|&x| x as f64).sum();
+            out.push(TeacherItem {
+                id: it.sample.id.clone(),
+                class: task.classes[it.class].clone(),
+                options: it
+                    .options
+                    .iter()
+                    .map(|&c| task.classes[c].clone())
+                    .collect(),
+                probs: p.iter().map(|&x| x as f64 / sum).collect(),
+            });
+        }
+    }
+    Ok(TeacherFile {
+        format: TEACHER_FORMAT,
+        teacher: name.to_string(),
+        condition,
+        task: task.clone(),
+        letters,
+        items: out,
+    })
 }
 
 /// The distillation term over a micro-batch ([`ExtraLoss`]): examples whose target is

@@ -25,7 +25,7 @@ use processor::{Example, Processor, Target};
 use serde_json::json;
 
 use crate::config::{Config, Resume};
-use crate::distill::{check_resume, Distill, Plan};
+use crate::distill::{check_resume, run_teacher, Distill, Plan};
 use crate::error::{Error, Result};
 use crate::optim::{AdamW, AdamWConfig};
 use crate::params::{self, Trainable};
@@ -169,14 +169,52 @@ pub fn setup(cfg: &Config) -> Result<Session<'_>> {
                     d.task
                 ))
             })?;
-            let plan = Plan::build(d, task, items, &tr.model)?;
+            let teacher_path = match (&d.teacher_model, &d.teacher) {
+                (None, Some(path)) => path.clone(),
+                (Some(source), path) => {
+                    let path = path.clone().unwrap_or_else(|| run_dir.join("teacher.json"));
+                    // A resumed run keeps the answers it started with.
+                    if !(resume_from.is_some() && path.is_file()) {
+                        let adapter = d.teacher_adapter.as_deref();
+                        let teacher = model::Model::from_source(
+                            source,
+                            &device,
+                            cfg.model.dtype.into(),
+                            adapter,
+                        )?;
+                        let name = match adapter {
+                            Some(a) => format!("{source} + {}", a.display()),
+                            None => source.clone(),
+                        };
+                        eprintln!(
+                            "teacher {name} ({}) answering {} items ...",
+                            d.teacher_condition.name(),
+                            items.len()
+                        );
+                        let p = Processor {
+                            model: &teacher,
+                            prompts: &cfg.data.prompts,
+                            long_audio: cfg.model.long_audio,
+                            cache: None,
+                            video: &cfg.model.video,
+                        };
+                        let file = run_teacher(&p, &name, d.teacher_condition, task, items, 8)?;
+                        file.save(&path)?;
+                    }
+                    path
+                }
+                (None, None) => {
+                    return Err(Error::Data("distill: no teacher (validated before)".into()))
+                }
+            };
+            let plan = Plan::build(d, &teacher_path, task, items, &tr.model)?;
             let n = plan.signals.iter().filter(|s| s.is_some()).count();
             eprintln!(
                 "distilling {n} of {} items of `{}` (classes: {}) from {}",
                 items.len(),
                 d.task,
                 plan.selected.join(", "),
-                d.teacher.display()
+                teacher_path.display()
             );
             Some(Distillation {
                 set,

@@ -585,6 +585,17 @@ impl Model {
             .forward(&embeds, &batch.positions, Some(&mask), cache)
     }
 
+    /// Each prompt's next-token logits (at its last position; one left-padded batch, one
+    /// forward pass, no cache): [B, V] f32. A row's last position is its own last token
+    /// whatever its padding.
+    pub fn last_logits(&self, seqs: &[Sequence]) -> Result<Tensor> {
+        let batch = self.batch(seqs)?;
+        let hidden = self.forward_hidden(&batch, None)?;
+        let t = hidden.dim(1)?;
+        self.decoder
+            .logits(&hidden.i((.., t - 1, ..))?.contiguous()?)
+    }
+
     /// Logits of every position of one sequence: [T, V] f32.
     pub fn prompt_logits(&self, seq: &Sequence) -> Result<Tensor> {
         let batch = self.batch(std::slice::from_ref(seq))?;

@@ -213,3 +213,53 @@ fn bad_distillation_settings_are_named() {
         "{e}"
     );
 }
+
+/// Both directions' machinery: the tiny Qwen2-VL, in process, answers every question from the
+/// images (visual condition) once before training; the tiny Qwen2-Audio student learns from
+/// the audio of the same items. The teacher's answers are recorded in the run directory and
+/// reused on resume.
+#[test]
+fn an_in_process_visual_teacher_teaches_the_audio_student() {
+    let d = scratch("distill-online");
+    let p = setup(&d, "teacher_condition = \"visual\"\nloss = \"jsd\"");
+    // Give every item an image beside its clip, and drop the file teacher.
+    let img = fixtures().join("vision/images/small.png");
+    let lines: String = std::fs::read_to_string(d.join("objects.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            l.replacen(
+                ", \"target\"",
+                &format!(", \"images\": \"{}\", \"target\"", img.display()),
+                1,
+            ) + "\n"
+        })
+        .collect();
+    std::fs::write(d.join("objects.jsonl"), lines).unwrap();
+    let cfg = std::fs::read_to_string(&p).unwrap().replace(
+        &format!("teacher = \"{}/teacher.json\"", d.display()),
+        &format!(
+            "teacher_model = \"{}\"",
+            fixtures().join("vision/model").display()
+        ),
+    );
+    std::fs::write(&p, cfg).unwrap();
+    let cfg = Config::load(&p, &[]).unwrap();
+    let never = AtomicBool::new(false);
+    trainer::experiment::train(&cfg, &never, Some(2)).unwrap();
+    let recorded = d.join("run/teacher.json");
+    let t = TeacherFile::load(&recorded).unwrap();
+    assert_eq!(t.items.len(), 6);
+    assert_eq!(t.condition, Condition::Visual);
+    assert!(t.teacher.contains("vision/model"), "{}", t.teacher);
+    let first = std::fs::read(&recorded).unwrap();
+    // Resume: the recorded answers are reused as they are.
+    let out = trainer::experiment::train(&cfg, &never, None).unwrap();
+    assert_eq!(out.steps_done, 4);
+    assert_eq!(std::fs::read(&recorded).unwrap(), first);
+    let extra: Vec<f64> = metrics(&d.join("run"))
+        .iter()
+        .filter_map(|r| r["extra_loss"].as_f64())
+        .collect();
+    assert!(!extra.is_empty());
+}
