@@ -63,7 +63,10 @@ pub struct DistillSection {
     pub teacher: Option<PathBuf>,
     /// An in-process teacher: any checkpoint this framework loads (hub id or directory), run
     /// once before training, without gradients, on every item of the set under
-    /// `teacher_condition` (its answers are fixed, so once is the same as every step).
+    /// `teacher_condition` (its answers are fixed, so once is the same as every step). `"base"`
+    /// is the forgetting guard: the student's own base model (the student before its first
+    /// step, so no second copy of the weights), keeping its answers on the set (e.g. probe
+    /// questions) close to the base's while the rest of the mixture trains.
     #[serde(default)]
     pub teacher_model: Option<String>,
     /// A PEFT adapter for `teacher_model`.
@@ -87,6 +90,9 @@ pub struct DistillSection {
     #[serde(default)]
     pub classes_file: Option<PathBuf>,
 }
+
+/// `teacher_model` value naming the student's own base model (the forgetting guard).
+pub const BASE_TEACHER: &str = "base";
 
 fn one() -> f64 {
     1.0

@@ -25,7 +25,7 @@ use processor::{Example, Processor, Target};
 use serde_json::json;
 
 use crate::config::{Config, Resume};
-use crate::distill::{check_resume, run_teacher, Distill, Plan};
+use crate::distill::{check_resume, run_teacher, Distill, Plan, BASE_TEACHER};
 use crate::error::{Error, Result};
 use crate::optim::{AdamW, AdamWConfig};
 use crate::params::{self, Trainable};
@@ -174,7 +174,29 @@ pub fn setup(cfg: &Config) -> Result<Session<'_>> {
                 (Some(source), path) => {
                     let path = path.clone().unwrap_or_else(|| run_dir.join("teacher.json"));
                     // A resumed run keeps the answers it started with.
-                    if !(resume_from.is_some() && path.is_file()) {
+                    if !(resume_from.is_some() && path.is_file()) && source == BASE_TEACHER {
+                        // The forgetting guard: the student itself before training is the
+                        // base (LoRA's B starts at zero; full finetuning has not stepped).
+                        if cfg.lora.init_from.is_some()
+                            && cfg.train.mode == crate::config::Mode::Lora
+                        {
+                            return Err(Error::Data(
+                                "distill.teacher_model = \"base\" needs LoRA to start from zero; \
+                                 lora.init_from is set"
+                                    .into(),
+                            ));
+                        }
+                        let p = Processor {
+                            model: &tr.model,
+                            prompts: &cfg.data.prompts,
+                            long_audio: cfg.model.long_audio,
+                            cache: None,
+                            video: &cfg.model.video,
+                        };
+                        let name = format!("{} (base, before training)", cfg.model.source);
+                        let file = run_teacher(&p, &name, d.teacher_condition, task, items, 8)?;
+                        file.save(&path)?;
+                    } else if !(resume_from.is_some() && path.is_file()) {
                         let adapter = d.teacher_adapter.as_deref();
                         let teacher = model::Model::from_source(
                             source,

@@ -263,3 +263,88 @@ fn an_in_process_visual_teacher_teaches_the_audio_student() {
         .collect();
     assert!(!extra.is_empty());
 }
+
+/// The forgetting guard: `teacher_model = "base"` records the student's own answers before
+/// its first step — equal to the base checkpoint's, computed here independently — and trains
+/// towards them beside the rest of the mixture.
+#[test]
+fn the_forgetting_guards_teacher_is_the_base_model() {
+    use candle_core::{DType, Device, D};
+    let d = scratch("distill-guard");
+    let p = setup(
+        &d,
+        "teacher_model = \"base\"\nteacher_condition = \"audio\"",
+    );
+    let cfg = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace(&format!("teacher = \"{}/teacher.json\"\n", d.display()), "");
+    std::fs::write(&p, cfg).unwrap();
+    let cfg = Config::load(&p, &["train.steps=2".into()]).unwrap();
+    trainer::experiment::train(&cfg, &AtomicBool::new(false), None).unwrap();
+    let t = TeacherFile::load(&d.join("run/teacher.json")).unwrap();
+
+    let base = model::Model::from_source(
+        fixtures().join("tiny/model").to_str().unwrap(),
+        &Device::Cpu,
+        DType::F32,
+        None,
+    )
+    .unwrap();
+    let task = ChoiceTask::from_toml_file(&d.join("objects.toml")).unwrap();
+    let opts = data::ReadOptions {
+        on_bad: data::OnBad::Error,
+        default_task: Some(data::Task::Custom("objects".into())),
+    };
+    let (samples, _) = data::read_manifest_with(&d.join("objects.jsonl"), &opts).unwrap();
+    let items = task.items(&samples).unwrap();
+    let letters = processor::letter_tokens(&base, &task.letters()).unwrap();
+    let prompts = data::Prompts::default();
+    let video = vision::VideoOptions::default();
+    let proc = processor::Processor {
+        model: &base,
+        prompts: &prompts,
+        long_audio: audio::LongAudio::Truncate,
+        cache: None,
+        video: &video,
+    };
+    let ids = candle_core::Tensor::new(letters.as_slice(), &Device::Cpu).unwrap();
+    for (it, rec) in items.iter().zip(&t.items) {
+        assert_eq!(rec.id, it.sample.id);
+        let s = it.sample(&task, Condition::Audio).unwrap();
+        let seq = proc.prompt(&s).unwrap().seq;
+        let l = base
+            .last_logits(&[seq])
+            .unwrap()
+            .index_select(&ids, 1)
+            .unwrap();
+        let want: Vec<f32> = candle_nn::ops::softmax(&l, D::Minus1)
+            .unwrap()
+            .squeeze(0)
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        for (a, b) in rec.probs.iter().zip(&want) {
+            assert!(
+                (a - *b as f64).abs() < 1e-6,
+                "{}: {:?} vs {want:?}",
+                rec.id,
+                rec.probs
+            );
+        }
+    }
+    // LoRA that does not start from zero is not the base.
+    let cfg = Config::load(
+        &p,
+        &[format!(
+            "lora.init_from=\"{}\"",
+            fixtures().join("tiny/adapter").display()
+        )],
+    )
+    .unwrap();
+    let _ = std::fs::remove_dir_all(d.join("run"));
+    let e = format!(
+        "{:#}",
+        trainer::experiment::train(&cfg, &AtomicBool::new(false), None).unwrap_err()
+    );
+    assert!(e.contains("start from zero"), "{e}");
+}
