@@ -8,8 +8,10 @@
 //!   (audio clips, images, videos, prompt, target).
 //! * [`convert`]: AudioCaps and Clotho caption CSVs → native AC lines.
 //! * [`pairs`]: (before, after) pairs by add / remove / replace edits with ADC and ACC targets.
-//! * [`choice`]: multiple-choice recognition tasks (seeded, balanced lettered options) and
-//!   teacher files over their options (cross-modal distillation).
+//! * [`choice`]: multiple-choice recognition tasks (seeded, balanced lettered options),
+//!   teacher files over their options and difficulty files (cross-modal distillation).
+//! * [`vggsound`]: VGGSound-style clip lists (YouTube id, start, label, split) → one
+//!   multiple-choice manifest per split over local files, and the task file.
 //! * [`mixture`]: a seeded, resumable sampler over several task datasets.
 //! * [`cache`]: an on-disk mel-feature cache.
 //!
@@ -26,6 +28,7 @@ pub mod manifest;
 pub mod mixture;
 pub mod pairs;
 pub mod task;
+pub mod vggsound;
 
 pub use cache::{CacheStats, FeatureCache};
 pub use error::{Error, Location, Result};

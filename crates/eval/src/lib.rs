@@ -16,14 +16,21 @@
 //! * [`classify`]: classification probes by label likelihood or generate-then-map
 //!   ([`classify::classify_manifest`], [`classify_report::write_classify_outputs`]);
 //!   [`likelihood`] scores candidate answers with one prompt pass and a batched continuation.
+//! * [`choice`]: multiple-choice recognition under an input condition (letter likelihood or
+//!   generate-then-map), per-class results and teacher files ([`choice::choice_manifest`],
+//!   [`choice::write_choice_outputs`], [`choice::teacher_file`]); [`difficulty`]: which
+//!   classes the student finds hard (our difficulty model) and its rank correlation with
+//!   the test error.
 //! * [`result`]: the combined per-model result JSON ([`result::EvalResult`], schema in its
 //!   module docs) that [`report`] turns into the forgetting table and chart.
 
 pub mod caption;
 pub mod chart;
+pub mod choice;
 pub mod classify;
 pub mod classify_report;
 pub mod common;
+pub mod difficulty;
 mod error;
 pub mod input;
 pub mod io;

@@ -4,10 +4,15 @@
 //! - `caption`: caption a manifest and score it against its references;
 //! - `score`: score existing predictions against references (no model);
 //! - `classify`: a classification probe (VSC, SER, MIC, MGC or custom);
+//! - `choice`: multiple-choice recognition under an input condition (audio, visual, both),
+//!   per-class results, optionally a teacher file for distillation;
+//! - `difficulty`: which classes of a multiple-choice task the student finds hard;
 //! - `report`: the forgetting report of finetuned models against the base;
 //! - `convert` (hidden, for existing scripts): VocalSound / IEMOCAP / NSynth / GTZAN layouts
 //!   → classification manifests; the documented command is `trainer convert <dataset>`.
 
+#[path = "cli/choice.rs"]
+mod choice_cli;
 mod cli;
 mod generate;
 mod mel;
@@ -39,6 +44,10 @@ enum Cmd {
     Score(cli::caption::ScoreArgs),
     /// Classify a manifest's clips into a task's labels (forgetting probe).
     Classify(cli::classify::ClassifyArgs),
+    /// Multiple-choice recognition of a manifest under one input condition.
+    Choice(choice_cli::ChoiceArgs),
+    /// Rank a multiple-choice task's classes by predicted difficulty for the student.
+    Difficulty(choice_cli::DifficultyArgs),
     /// Table, JSON and chart of finetuned models against the base.
     Report(cli::ReportArgs),
     /// Convert a classification dataset's layout into a manifest (kept for existing
@@ -55,6 +64,8 @@ fn main() -> Result<()> {
         Cmd::Caption(a) => cli::caption::run_caption(a),
         Cmd::Score(a) => cli::caption::run_score(a),
         Cmd::Classify(a) => cli::classify::run_classify(a),
+        Cmd::Choice(a) => choice_cli::run_choice(a),
+        Cmd::Difficulty(a) => choice_cli::run_difficulty(a),
         Cmd::Report(a) => cli::run_report(a),
         Cmd::Convert(a) => cli::classify::run_convert(a),
     }

@@ -82,6 +82,38 @@ pub enum ConvertCommand {
     Nsynth(LayoutArgs),
     /// GTZAN: the `genres/` folder of `<genre>/` folders (probe `mgc`).
     Gtzan(LayoutArgs),
+    /// VGGSound: `youtube_id,start_seconds,label,split` rows → one manifest per split over
+    /// local files and a multiple-choice task over every label (`task.toml`).
+    Vggsound(VggSoundArgs),
+}
+
+#[derive(Args)]
+pub struct VggSoundArgs {
+    /// The CSV (the published vggsound.csv has no header; one with a header is read by
+    /// column name).
+    #[arg(long)]
+    pub csv: PathBuf,
+    /// The folder of the audio files (no audio in the manifests when absent).
+    #[arg(long)]
+    pub audio_dir: Option<PathBuf>,
+    /// Audio file name pattern: {id}, {start}, {start:0N}, {label}.
+    #[arg(long, default_value = data::vggsound::DEFAULT_AUDIO_NAME)]
+    pub audio_name: String,
+    /// The folder of the videos (MP4 files or frame folders; none when absent).
+    #[arg(long)]
+    pub video_dir: Option<PathBuf>,
+    /// Video name pattern, as --audio-name.
+    #[arg(long, default_value = data::vggsound::DEFAULT_VIDEO_NAME)]
+    pub video_name: String,
+    /// The splits to write (all when absent).
+    #[arg(long, value_delimiter = ',')]
+    pub splits: Vec<String>,
+    /// A row with a missing file: stop, or leave it out and list it.
+    #[arg(long, value_enum, default_value_t = OnBad::Error)]
+    pub on_bad: OnBad,
+    /// The output folder: `<split>.jsonl` and `task.toml`.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Args)]
@@ -157,9 +189,33 @@ pub fn convert(dataset: ConvertCommand) -> Result<()> {
         ConvertCommand::Iemocap(a) => (Layout::Iemocap, a.layout, a.sessions),
         ConvertCommand::Nsynth(a) => (Layout::Nsynth, a, vec![]),
         ConvertCommand::Gtzan(a) => (Layout::Gtzan, a, vec![]),
+        ConvertCommand::Vggsound(a) => return convert_vggsound(a),
     };
     let n = convert_layout(layout, &a.input, &sessions, &a.out)?;
     eprintln!("wrote {n} lines to {}", a.out.display());
+    Ok(())
+}
+
+fn convert_vggsound(a: VggSoundArgs) -> Result<()> {
+    let opts = data::vggsound::VggSoundOptions {
+        audio_dir: a.audio_dir,
+        audio_name: a.audio_name,
+        video_dir: a.video_dir,
+        video_name: a.video_name,
+        splits: a.splits,
+        on_bad: a.on_bad,
+        ..Default::default()
+    };
+    let c = data::vggsound::convert_vggsound(&a.csv, &opts, &a.out)?;
+    for (split, lines) in &c.splits {
+        eprintln!("{split}: {} lines", lines.len());
+    }
+    for s in &c.skipped {
+        eprintln!("left out: {}", s.reason);
+    }
+    for f in &c.written {
+        eprintln!("wrote {}", f.display());
+    }
     Ok(())
 }
 

@@ -348,3 +348,53 @@ fn the_forgetting_guards_teacher_is_the_base_model() {
     );
     assert!(e.contains("start from zero"), "{e}");
 }
+
+/// The offline teacher (`eval choice --teacher-out`) and the in-process one (`run_teacher`)
+/// give the same answers for the same model and items: one question, one answer, whichever
+/// path asked it.
+#[test]
+fn offline_and_in_process_teachers_agree() {
+    use candle_core::{DType, Device};
+    let d = scratch("distill-agree");
+    setup(&d, "");
+    let m = model::Model::from_source(
+        fixtures().join("tiny/model").to_str().unwrap(),
+        &Device::Cpu,
+        DType::F32,
+        None,
+    )
+    .unwrap();
+    let task = ChoiceTask::from_toml_file(&d.join("objects.toml")).unwrap();
+    let (items, skipped) =
+        eval::choice::read_items(&task, &d.join("objects.jsonl"), data::OnBad::Error).unwrap();
+    let opts = eval::choice::ChoiceOptions {
+        condition: Condition::Audio,
+        batch_size: 4,
+        ..Default::default()
+    };
+    let report = eval::choice::choice_items(&m, &task, &items, skipped, "objects", &opts).unwrap();
+    let offline = eval::choice::teacher_file(&report, &task).unwrap();
+    let (prompts, video) = (data::Prompts::default(), vision::VideoOptions::default());
+    let p = processor::Processor {
+        model: &m,
+        prompts: &prompts,
+        long_audio: audio::LongAudio::Truncate,
+        cache: None,
+        video: &video,
+    };
+    let online =
+        finetune::distill::run_teacher(&p, "tiny", Condition::Audio, &task, &items, 3).unwrap();
+    assert_eq!(offline.items.len(), online.items.len());
+    for (a, b) in offline.items.iter().zip(&online.items) {
+        assert_eq!((&a.id, &a.options), (&b.id, &b.options));
+        for (x, y) in a.probs.iter().zip(&b.probs) {
+            assert!(
+                (x - y).abs() < 1e-5,
+                "{}: {:?} vs {:?}",
+                a.id,
+                a.probs,
+                b.probs
+            );
+        }
+    }
+}

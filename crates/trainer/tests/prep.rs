@@ -198,3 +198,59 @@ fn convert_a_gtzan_layout_like_eval_convert() {
     ]);
     assert!(!ok && stderr.contains("--sessions"), "{stderr}");
 }
+
+/// `trainer convert vggsound`: the published CSV layout (no header) over local clips → one
+/// manifest per split and the multiple-choice task over the labels; a missing clip is named.
+#[test]
+fn vggsound_rows_become_split_manifests_and_a_task() {
+    let d = tmp("prep-vggsound");
+    let audio = d.join("audio");
+    std::fs::create_dir_all(&audio).unwrap();
+    let rows = [
+        ("abc", "30", "police car", "train"),
+        ("def", "10", "ice cream van", "train"),
+        ("ghi", "0", "police car", "test"),
+    ];
+    let mut csv = String::new();
+    for (id, start, label, split) in rows {
+        csv.push_str(&format!("{id},{start},{label},{split}\n"));
+        std::fs::copy(
+            testkit::tiny_clip("tone.wav"),
+            audio.join(format!("{id}_{start}.wav")),
+        )
+        .unwrap();
+    }
+    std::fs::write(d.join("vggsound.csv"), &csv).unwrap();
+    let out = d.join("out");
+    let args = |csv: &str| {
+        vec![
+            "convert".to_string(),
+            "vggsound".into(),
+            "--csv".into(),
+            d.join(csv).display().to_string(),
+            "--audio-dir".into(),
+            audio.display().to_string(),
+            "--out".into(),
+            out.display().to_string(),
+        ]
+    };
+    let a = args("vggsound.csv");
+    let (ok, stderr) = trainer(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok, "{stderr}");
+    let train = std::fs::read_to_string(out.join("train.jsonl")).unwrap();
+    assert_eq!(train.lines().count(), 2);
+    assert_eq!(
+        std::fs::read_to_string(out.join("test.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+    let task = data::choice::ChoiceTask::from_toml_file(&out.join("task.toml")).unwrap();
+    assert_eq!(task.classes.len(), 2);
+    // A row whose clip is missing is named.
+    std::fs::write(d.join("bad.csv"), format!("{csv}zzz,5,police car,train\n")).unwrap();
+    let a = args("bad.csv");
+    let (ok, stderr) = trainer(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!ok && stderr.contains("zzz_5.wav"), "{stderr}");
+}
