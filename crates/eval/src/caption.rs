@@ -21,12 +21,14 @@ use model::generate::{generate, GenerateOptions, Strategy};
 use model::Model;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{ModelId, OnEmpty, Progress, SkippedLine};
+use crate::common::{BootstrapOptions, Intervals, ModelId, OnEmpty, Progress, SkippedLine};
 use crate::error::{Error, Result};
 use crate::input::{prepare, Prepared};
 use crate::io::{write_atomic, write_json, write_jsonl};
 use crate::java::JavaConfig;
-use crate::score::{score_captions, CaptionMetrics, CAPTION_METRICS};
+use crate::score::{
+    caption_intervals, caption_items, score_captions, CaptionItem, CaptionMetrics, CAPTION_METRICS,
+};
 
 /// How captions are generated and scored.
 #[derive(Debug, Clone)]
@@ -49,6 +51,8 @@ pub struct CaptionOptions {
     /// Recorded in the summary.
     pub model_id: Option<ModelId>,
     pub progress: Progress,
+    /// Confidence intervals of the metrics (`resamples = 0`: none).
+    pub bootstrap: BootstrapOptions,
 }
 
 impl Default for CaptionOptions {
@@ -67,6 +71,7 @@ impl Default for CaptionOptions {
             java: Some(JavaConfig::default()),
             model_id: None,
             progress: Progress::default(),
+            bootstrap: BootstrapOptions::default(),
         }
     }
 }
@@ -119,6 +124,13 @@ pub struct CaptionSummary {
     pub truncated_audio: Vec<String>,
     #[serde(default)]
     pub generation: Option<GenerationSettings>,
+    /// Confidence intervals of `metrics` (absent when the bootstrap was off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<Intervals>,
+    /// Every clip's data for the bootstrap, which the result file keeps
+    /// ([`crate::result::EvalResult::add_caption`]); not written to `summary.json`.
+    #[serde(skip)]
+    pub items: Vec<CaptionItem>,
 }
 
 /// A whole captioning evaluation: the summary and every clip.
@@ -131,10 +143,12 @@ pub struct CaptionReport {
 /// A clip to score: (id, source line, prediction, references).
 pub(crate) type Unscored = (String, Option<String>, String, Vec<String>);
 
-/// Scores predictions with their references and assembles the report.
+/// Scores predictions with their references (and the intervals of the scores) and
+/// assembles the report.
 pub(crate) fn score_unscored(
     items: Vec<Unscored>,
     java: Option<&JavaConfig>,
+    bootstrap: &BootstrapOptions,
     mut summary: CaptionSummary,
 ) -> Result<CaptionReport> {
     let predictions: Vec<String> = items.iter().map(|i| i.2.clone()).collect();
@@ -142,6 +156,8 @@ pub(crate) fn score_unscored(
     let scoring = score_captions(&predictions, &references, java)?;
     summary.clips = items.len();
     summary.metrics = scoring.corpus;
+    summary.items = caption_items(items.iter().map(|i| i.0.clone()), &scoring);
+    summary.bootstrap = caption_intervals(&summary.items, &summary.metrics, bootstrap)?;
     summary.not_computed = scoring.not_computed;
     let clips = items
         .into_iter()
@@ -206,6 +222,7 @@ pub fn caption_samples(
     if opts.batch_size == 0 {
         return Err(Error::option("batch_size", "must be at least 1"));
     }
+    opts.bootstrap.validate()?;
     let mut items: Vec<Unscored> = Vec::with_capacity(samples.len());
     let mut truncated = Vec::new();
     let mut empty = Vec::new();
@@ -263,8 +280,10 @@ pub fn caption_samples(
         skipped,
         truncated_audio: truncated,
         generation: Some(settings(opts)),
+        bootstrap: None,
+        items: vec![],
     };
-    score_unscored(items, opts.java.as_ref(), summary)
+    score_unscored(items, opts.java.as_ref(), &opts.bootstrap, summary)
 }
 
 /// Display names of the caption metrics.
@@ -306,10 +325,16 @@ pub fn caption_markdown(s: &CaptionSummary) -> String {
         s.skipped.len(),
         s.truncated_audio.len()
     ));
+    if let Some(b) = &s.bootstrap {
+        md.push_str(&format!("In brackets: the {}.\n\n", b.describe("clips")));
+    }
     md.push_str("| metric | value |\n|---|---|\n");
     for m in CAPTION_METRICS {
         let v = match (s.metrics.get(m), s.not_computed.get(m)) {
-            (Some(v), _) => format!("{v:.4}"),
+            (Some(v), _) => match s.bootstrap.as_ref().and_then(|b| b.get(m)) {
+                Some([lo, hi]) => format!("{v:.4} [{lo:.4}, {hi:.4}]"),
+                None => format!("{v:.4}"),
+            },
             (None, Some(r)) => format!("not computed: {r}"),
             (None, None) => "not computed".into(),
         };

@@ -1,6 +1,7 @@
 //! PNG charts: the report's grouped bars ([`plot_deltas`]: for every column, one bar per
 //! finetuned model showing its change against the base ×100, so gains point up and forgetting
-//! points down) and line charts ([`plot_lines`]: a trainer's loss curves). Text uses DejaVu
+//! points down, with a whisker for the paired bootstrap interval of the change when the
+//! report has one) and line charts ([`plot_lines`]: a trainer's loss curves). Text uses DejaVu
 //! Sans, embedded (no system fonts needed); files are written to a temporary name and renamed.
 
 use std::path::Path;
@@ -38,11 +39,18 @@ fn register_font() -> std::result::Result<(), String> {
 
 /// The y range covering every change and zero, with a margin.
 fn y_range(report: &Report) -> (f64, f64) {
+    let whiskers = report
+        .rows
+        .iter()
+        .skip(1)
+        .flat_map(|r| r.changes.iter().flatten())
+        .flat_map(|c| [c.low, c.high]);
     let ds = report
         .rows
         .iter()
         .skip(1)
-        .flat_map(|r| r.deltas.iter().flatten())
+        .flat_map(|r| r.deltas.iter().flatten().copied())
+        .chain(whiskers)
         .map(|d| 100.0 * d)
         .filter(|d| d.is_finite());
     let (lo, hi) = ds.fold((0.0f64, 0.0f64), |(lo, hi), d| (lo.min(d), hi.max(d)));
@@ -128,6 +136,22 @@ pub fn plot_deltas(path: &Path, report: &Report, title: &str) -> Result<()> {
                 .legend(move |(x, y)| {
                     Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled())
                 });
+            // The paired interval of each change: a vertical line with caps.
+            let whiskers = row.changes.iter().enumerate().flat_map(|(c, ch)| {
+                let mid = c as f64 - group / 2.0 + k as f64 * w + w * 0.45;
+                let cap = w * 0.2;
+                ch.iter()
+                    .flat_map(move |ch| {
+                        let (lo, hi) = (100.0 * ch.low, 100.0 * ch.high);
+                        [
+                            [(mid, lo), (mid, hi)],
+                            [(mid - cap, lo), (mid + cap, lo)],
+                            [(mid - cap, hi), (mid + cap, hi)],
+                        ]
+                    })
+                    .map(|line| PathElement::new(line.to_vec(), BLACK.stroke_width(2)))
+            });
+            chart.draw_series(whiskers).map_err(|x| e(&x))?;
         }
         if !runs.is_empty() {
             chart

@@ -25,7 +25,7 @@ use model::Model;
 use serde::{Deserialize, Serialize};
 
 use crate::classify_report::{summarise, ClassRecord, ClassifyReport, LabelScore};
-use crate::common::{ModelId, Progress, SkippedLine};
+use crate::common::{BootstrapOptions, ModelId, Progress, SkippedLine};
 use crate::error::{Error, Result};
 use crate::input::{at, prepare, Prepared};
 use crate::likelihood::{answers_ids, score_continuations};
@@ -82,6 +82,8 @@ pub struct ClassifyOptions {
     pub on_bad: OnBad,
     pub model_id: Option<ModelId>,
     pub progress: Progress,
+    /// Confidence interval of the accuracy (`resamples = 0`: none).
+    pub bootstrap: BootstrapOptions,
 }
 
 impl Default for ClassifyOptions {
@@ -96,6 +98,7 @@ impl Default for ClassifyOptions {
             on_bad: OnBad::Error,
             model_id: None,
             progress: Progress::default(),
+            bootstrap: BootstrapOptions::default(),
         }
     }
 }
@@ -158,6 +161,7 @@ pub fn classify_samples(
     if opts.batch_size == 0 {
         return Err(Error::option("batch_size", "must be at least 1"));
     }
+    opts.bootstrap.validate()?;
     let prompts = task.prompts();
     let mut records = Vec::with_capacity(samples.len());
     let mut truncated = Vec::new();

@@ -3,18 +3,19 @@
 //!   "predicted" (null when unmatched), "correct", "answer"?, "matched_by"?, "scores"?}`
 //!   (`answer` and `matched_by` in generate mode; `scores`, one `{"label", "sum", "mean",
 //!   "tokens"}` per label, in likelihood mode);
-//! * `summary.json`: a [`ClassifySummary`] (accuracy, macro_f1, per_class, confusion,
-//!   unmatched, skipped);
+//! * `summary.json`: a [`ClassifySummary`] (accuracy with its bootstrap interval, macro_f1,
+//!   per_class, confusion, unmatched, skipped);
 //! * `summary.md`: the same as tables.
 
 use std::path::Path;
 
 use data::classify::{ClassTask, MatchKind};
+use metrics::bootstrap::{interval, Mean};
 use metrics::classification::classification_scores;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::{ClassifyOptions, Scoring, Select};
-use crate::common::{ModelId, SkippedLine};
+use crate::common::{Intervals, ModelId, SkippedLine};
 use crate::error::{Error, Result};
 use crate::io::{write_atomic, write_json, write_jsonl};
 
@@ -82,6 +83,36 @@ pub struct Unmatched {
     pub answer: String,
 }
 
+/// One sample's outcome, as the bootstrap needs it (kept in result files so that
+/// `eval report` can resample a model and its base on the same samples).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassItem {
+    /// The sample's id (paired comparisons match samples by it).
+    pub id: String,
+    pub correct: bool,
+}
+
+/// The accuracy's percentile-bootstrap interval over `items` (`None` when the bootstrap is
+/// off): the mean of the resampled samples' 0/1 correctness.
+pub fn accuracy_interval(
+    items: &[ClassItem],
+    opts: &crate::common::BootstrapOptions,
+) -> Result<Option<Intervals>> {
+    opts.validate()?;
+    if !opts.enabled() || items.is_empty() {
+        return Ok(None);
+    }
+    let correct: Vec<f64> = items
+        .iter()
+        .map(|i| f64::from(u8::from(i.correct)))
+        .collect();
+    let i = interval(&Mean(&correct), opts)?;
+    let mut out = Intervals::new(opts);
+    out.intervals.insert("accuracy".into(), [i.low, i.high]);
+    Ok(Some(out))
+}
+
 /// `summary.json` of a classification run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,6 +140,13 @@ pub struct ClassifySummary {
     pub unmatched: Vec<Unmatched>,
     pub skipped: Vec<SkippedLine>,
     pub truncated_audio: Vec<String>,
+    /// The accuracy's confidence interval (absent when the bootstrap was off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<Intervals>,
+    /// Every sample's outcome for the bootstrap, which the result file keeps
+    /// ([`crate::result::EvalResult::add_classify`]); not written to `summary.json`.
+    #[serde(skip)]
+    pub items: Vec<ClassItem>,
 }
 
 /// A whole classification run.
@@ -164,6 +202,14 @@ pub(crate) fn summarise(
             answer: r.answer.clone().unwrap_or_default(),
         })
         .collect();
+    let items: Vec<ClassItem> = records
+        .iter()
+        .map(|r| ClassItem {
+            id: r.id.clone(),
+            correct: r.correct,
+        })
+        .collect();
+    let bootstrap = accuracy_interval(&items, &opts.bootstrap)?;
     let summary = ClassifySummary {
         model: opts.model_id.clone(),
         task: task.name.clone(),
@@ -186,6 +232,8 @@ pub(crate) fn summarise(
         unmatched,
         skipped,
         truncated_audio,
+        bootstrap,
+        items,
     };
     Ok(ClassifyReport { summary, records })
 }
@@ -206,11 +254,22 @@ pub fn classify_markdown(s: &ClassifySummary) -> String {
         md.push_str(&format!("Model: {m}\n\n"));
     }
     md.push_str(&format!("Scoring: {mode}\n\nPrompt: {}\n\n", s.prompt));
+    let interval = s.bootstrap.as_ref().and_then(|b| b.get("accuracy"));
+    if let Some(b) = &s.bootstrap {
+        md.push_str(&format!(
+            "Accuracy in brackets: the {}.\n\n",
+            b.describe("samples")
+        ));
+    }
+    let accuracy = match interval {
+        Some([lo, hi]) => format!("{} [{}, {}]", pct(s.accuracy), pct(lo), pct(hi)),
+        None => pct(s.accuracy),
+    };
     md.push_str(&format!(
         "| samples | accuracy % | macro-F1 % | unmatched | skipped lines |\n|---|---|---|---|---|\n\
          | {} | {} | {} | {} | {} |\n\n",
         s.samples,
-        pct(s.accuracy),
+        accuracy,
         pct(s.macro_f1),
         s.unmatched.len(),
         s.skipped.len()

@@ -1,6 +1,60 @@
 //! Small types shared by the caption, classification and result modules.
 
+use std::collections::BTreeMap;
+
+pub use metrics::bootstrap::BootstrapOptions;
 use serde::{Deserialize, Serialize};
+
+/// Percentile-bootstrap confidence intervals of a summary's scores
+/// ([`metrics::bootstrap`]), with the settings that drew them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intervals {
+    /// Resamples of the items (clips, samples), drawn with replacement.
+    pub resamples: usize,
+    pub seed: u64,
+    /// The intervals' level, e.g. 0.95.
+    pub confidence: f64,
+    /// Metric → `[low, high]` (fractions, like the values).
+    pub intervals: BTreeMap<String, [f64; 2]>,
+    /// Metric → why it has no interval.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_computed: BTreeMap<String, String>,
+}
+
+impl Intervals {
+    /// No interval yet, with `opts`' settings.
+    pub fn new(opts: &BootstrapOptions) -> Self {
+        Self {
+            resamples: opts.resamples,
+            seed: opts.seed,
+            confidence: opts.confidence,
+            intervals: BTreeMap::new(),
+            not_computed: BTreeMap::new(),
+        }
+    }
+
+    /// The interval of `metric`.
+    pub fn get(&self, metric: &str) -> Option<[f64; 2]> {
+        self.intervals.get(metric).copied()
+    }
+
+    /// `"95% interval, percentile bootstrap over <what> (1000 resamples, seed 0)"`.
+    pub fn describe(&self, what: &str) -> String {
+        format!(
+            "{}% interval, percentile bootstrap over {what} ({} resamples, seed {})",
+            percent(self.confidence),
+            self.resamples,
+            self.seed
+        )
+    }
+}
+
+/// `0.95` → `"95"`, `0.975` → `"97.5"`.
+pub(crate) fn percent(confidence: f64) -> String {
+    let p = format!("{:.4}", 100.0 * confidence);
+    p.trim_end_matches('0').trim_end_matches('.').to_string()
+}
 
 /// Which model produced a result: the checkpoint (directory or hub id) and the adapter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,7 +22,7 @@ use data::OnBad;
 use serde::Deserialize;
 
 use crate::caption::{score_unscored, CaptionReport, CaptionSummary, Unscored};
-use crate::common::{OnEmpty, SkippedLine};
+use crate::common::{BootstrapOptions, OnEmpty, SkippedLine};
 use crate::error::{Error, Result};
 use crate::io::read_jsonl;
 use crate::java::JavaConfig;
@@ -60,6 +60,8 @@ pub struct ScoreOptions {
     pub on_unmatched: OnBad,
     /// METEOR / SPICE; `None` switches them off.
     pub java: Option<JavaConfig>,
+    /// Confidence intervals of the metrics (`resamples = 0`: none).
+    pub bootstrap: BootstrapOptions,
 }
 
 fn line_err(path: &Path, line: usize, reason: impl Into<String>) -> Error {
@@ -76,6 +78,7 @@ pub fn score_files(
     references: Option<&Path>,
     opts: &ScoreOptions,
 ) -> Result<CaptionReport> {
+    opts.bootstrap.validate()?;
     let lines: Vec<(usize, PredictionLine)> = read_jsonl(predictions)?;
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut preds: Vec<(usize, String, String, Option<Vec<String>>)> = Vec::new();
@@ -151,8 +154,10 @@ pub fn score_files(
         skipped,
         truncated_audio: vec![],
         generation: None,
+        bootstrap: None,
+        items: vec![],
     };
-    score_unscored(items, opts.java.as_ref(), summary)
+    score_unscored(items, opts.java.as_ref(), &opts.bootstrap, summary)
 }
 
 fn check_refs(refs: &[String], path: &Path, line: usize) -> Result<()> {

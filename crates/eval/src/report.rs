@@ -9,19 +9,33 @@
 //! A column is shown when at least one row has a value for it; columns no row has (METEOR
 //! without Java, say) are listed under `omitted`. A missing value is `null` / "n/a", and so is
 //! its change.
+//!
+//! **Confidence intervals** (unless the bootstrap is off: [`build_report_with`] with
+//! `resamples = 0`). From the per-item data the result files keep (`items`), every value gets
+//! its percentile-bootstrap interval over the row's own clips or samples, and every change
+//! against the base a paired bootstrap interval: the base's and the model's items are
+//! matched by id (items only one side holds are dropped and counted), both are resampled
+//! with the same indices, and the interval is that of the per-resample difference (see
+//! [`metrics::bootstrap`]; each caption metric is recomputed per resample as
+//! [`crate::score::resampling`] says). JSON: `intervals` and `changes` per row, `bootstrap`
+//! with the settings and the columns without an interval. Markdown: the main table is
+//! unchanged; a second table, "Confidence intervals", shows `value [low, high]` per model
+//! and `change [low, high]` per finetuned model, `*` marking a change whose interval
+//! excludes zero.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use data::classify::BUILTIN_TASKS;
+use metrics::bootstrap::{difference_interval, percentile_interval, Mean, Resamples, Statistic};
 use serde::{Deserialize, Serialize};
 
 use crate::caption::metric_title;
-use crate::common::ModelId;
+use crate::common::{percent, BootstrapOptions, ModelId};
 use crate::error::Result;
 use crate::io::{write_atomic, write_json};
 use crate::result::EvalResult;
-use crate::score::CAPTION_METRICS;
+use crate::score::{CaptionItem, CaptionStats, CAPTION_METRICS};
 
 /// One column of the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +57,47 @@ pub struct ReportRow {
     pub values: Vec<Option<f64>>,
     /// value − base value, one per column (`null` for the base row or when either is absent).
     pub deltas: Vec<Option<f64>>,
+    /// The value's confidence interval `[low, high]`, one per column (`null`: none); empty
+    /// when the bootstrap is off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intervals: Vec<Option<[f64; 2]>>,
+    /// The change against the base with its paired interval, one per column (`null` for the
+    /// base row and where either side lacks the per-item data); empty when the bootstrap is
+    /// off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Option<PairedChange>>,
+}
+
+/// A change against the base on the items both results hold, with the paired bootstrap
+/// interval of the difference.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairedChange {
+    /// value − base value on the paired items (the row's `deltas` entry when none was
+    /// dropped).
+    pub change: f64,
+    pub low: f64,
+    pub high: f64,
+    /// Whether `[low, high]` leaves out zero.
+    pub excludes_zero: bool,
+    /// Items (clips, samples) both results hold, matched by id.
+    pub paired: usize,
+    /// Items only the base holds, dropped.
+    pub only_base: usize,
+    /// Items only this model holds, dropped.
+    pub only_run: usize,
+}
+
+/// The bootstrap behind a report's intervals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportBootstrap {
+    pub resamples: usize,
+    pub seed: u64,
+    pub confidence: f64,
+    /// Column key → why some or all of its values have no interval.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub no_interval: BTreeMap<String, String>,
 }
 
 /// The whole report.
@@ -54,6 +109,9 @@ pub struct Report {
     pub rows: Vec<ReportRow>,
     /// Keys of columns no row has a value for.
     pub omitted: Vec<String>,
+    /// The bootstrap's settings (absent when it is off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<ReportBootstrap>,
 }
 
 fn value(r: &EvalResult, key: &str) -> Option<f64> {
@@ -65,8 +123,25 @@ fn value(r: &EvalResult, key: &str) -> Option<f64> {
     }
 }
 
-/// Builds the table of `base` and `runs`. Row names are made unique (`name#2`, …).
+/// Builds the table of `base` and `runs` with confidence intervals from the default
+/// bootstrap (1,000 resamples, seed 0, 95%). Row names are made unique (`name#2`, …).
 pub fn build_report(base: &EvalResult, runs: &[EvalResult]) -> Report {
+    build(base, runs, Some(&BootstrapOptions::default()))
+}
+
+/// [`build_report`] with these bootstrap settings (`resamples = 0`: no intervals).
+///
+/// Errors: a confidence outside (0, 1).
+pub fn build_report_with(
+    base: &EvalResult,
+    runs: &[EvalResult],
+    bootstrap: &BootstrapOptions,
+) -> Result<Report> {
+    bootstrap.validate()?;
+    Ok(build(base, runs, bootstrap.enabled().then_some(bootstrap)))
+}
+
+fn build(base: &EvalResult, runs: &[EvalResult], bootstrap: Option<&BootstrapOptions>) -> Report {
     let all: Vec<&EvalResult> = std::iter::once(base).chain(runs).collect();
     let sets: BTreeSet<&String> = all.iter().flat_map(|r| r.captioning.keys()).collect();
     let tasks: BTreeSet<&String> = all.iter().flat_map(|r| r.classification.keys()).collect();
@@ -126,14 +201,288 @@ pub fn build_report(base: &EvalResult, runs: &[EvalResult]) -> Report {
                 model: r.model.clone(),
                 values,
                 deltas,
+                intervals: vec![],
+                changes: vec![],
             }
         })
         .collect();
-    Report {
+    let mut report = Report {
         columns,
         rows,
         omitted: omitted.into_iter().map(|c| c.key).collect(),
+        bootstrap: None,
+    };
+    if let Some(opts) = bootstrap {
+        add_intervals(&mut report, &all, opts);
     }
+    report
+}
+
+/// Matches `run`'s items to `base`'s by id, in the base's order: (base items, run items,
+/// items only the base holds, items only the run holds). A repeated id pairs once.
+fn pair_items<'a, T>(
+    base: &'a [T],
+    run: &'a [T],
+    id: impl Fn(&T) -> &str,
+) -> (Vec<&'a T>, Vec<&'a T>, usize, usize) {
+    let mut by_id: HashMap<&str, &T> = HashMap::new();
+    for r in run {
+        by_id.entry(id(r)).or_insert(r);
+    }
+    let (mut b, mut r) = (Vec::new(), Vec::new());
+    for x in base {
+        if let Some(y) = by_id.remove(id(x)) {
+            b.push(x);
+            r.push(y);
+        }
+    }
+    let (only_base, only_run) = (base.len() - b.len(), run.len() - r.len());
+    (b, r, only_base, only_run)
+}
+
+/// One group of columns (a captioning set or a classification task) of one result: metric →
+/// replicates on `resamples`, and metric → why none.
+type Replicates = (BTreeMap<String, Vec<f64>>, BTreeMap<String, String>);
+
+/// The replicates of a group's metrics over some of its items.
+enum Group<'a> {
+    Caption(Vec<&'a CaptionItem>),
+    Classify(Vec<f64>),
+}
+
+impl Group<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Group::Caption(v) => v.len(),
+            Group::Classify(v) => v.len(),
+        }
+    }
+
+    /// Replicates on `plan`, and the values on all items once.
+    fn replicates(
+        &self,
+        metrics: &[&str],
+        plan: Resamples<'_>,
+    ) -> Result<(Replicates, Replicates)> {
+        let identity = vec![(0..self.len()).collect::<Vec<_>>()];
+        match self {
+            Group::Caption(items) => {
+                let stats = CaptionStats::new(items, metrics)?;
+                let not = stats.not_computed().clone();
+                Ok((
+                    (stats.replicates(plan)?, not.clone()),
+                    (stats.replicates(Resamples::Given(&identity))?, not),
+                ))
+            }
+            Group::Classify(correct) => {
+                let m = Mean(correct);
+                let reps = metrics::bootstrap::replicates(&[&m], plan)?;
+                let one = |v: Vec<f64>| {
+                    (
+                        BTreeMap::from([("accuracy".to_string(), v)]),
+                        BTreeMap::new(),
+                    )
+                };
+                Ok((one(reps[0].clone()), one(vec![m.full()])))
+            }
+        }
+    }
+}
+
+/// The group (`captioning/<set>` or `classification/<task>`) of a result, with its items.
+fn group<'a>(r: &'a EvalResult, group_key: &str) -> Option<Group<'a>> {
+    let (kind, name) = group_key.split_once('/')?;
+    match kind {
+        "captioning" => {
+            let e = r.captioning.get(name)?;
+            (!e.items.is_empty()).then(|| Group::Caption(e.items.iter().collect()))
+        }
+        "classification" => {
+            let e = r.classification.get(name)?;
+            (!e.items.is_empty()).then(|| {
+                Group::Classify(
+                    e.items
+                        .iter()
+                        .map(|i| f64::from(u8::from(i.correct)))
+                        .collect(),
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The base's and the run's groups restricted to the items both hold.
+fn paired_groups<'a>(
+    base: &'a EvalResult,
+    run: &'a EvalResult,
+    group_key: &str,
+) -> Option<(Group<'a>, Group<'a>, usize, usize)> {
+    let (kind, name) = group_key.split_once('/')?;
+    match kind {
+        "captioning" => {
+            let (b, r) = (base.captioning.get(name)?, run.captioning.get(name)?);
+            if b.items.is_empty() || r.items.is_empty() {
+                return None;
+            }
+            let (b, r, ob, or) = pair_items(&b.items, &r.items, |i| i.id.as_str());
+            Some((Group::Caption(b), Group::Caption(r), ob, or))
+        }
+        "classification" => {
+            let (b, r) = (
+                base.classification.get(name)?,
+                run.classification.get(name)?,
+            );
+            if b.items.is_empty() || r.items.is_empty() {
+                return None;
+            }
+            let (b, r, ob, or) = pair_items(&b.items, &r.items, |i| i.id.as_str());
+            let f = |v: Vec<&crate::classify_report::ClassItem>| {
+                Group::Classify(v.iter().map(|i| f64::from(u8::from(i.correct))).collect())
+            };
+            Some((f(b), f(r), ob, or))
+        }
+        _ => None,
+    }
+}
+
+/// Fills the rows' `intervals` and `changes` and the report's `bootstrap`.
+fn add_intervals(report: &mut Report, all: &[&EvalResult], opts: &BootstrapOptions) {
+    let n_cols = report.columns.len();
+    // Column groups: `captioning/<set>` or `classification/<task>` → (column, metric).
+    let mut groups: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
+    for (c, col) in report.columns.iter().enumerate() {
+        if let Some((g, metric)) = col.key.rsplit_once('/') {
+            groups
+                .entry(g.to_string())
+                .or_default()
+                .push((c, metric.to_string()));
+        }
+    }
+    let mut reasons: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    let mut note = |c: usize, why: String| {
+        reasons.entry(c).or_default().insert(why);
+    };
+    let conf = opts.confidence;
+    for (i, row) in report.rows.iter_mut().enumerate() {
+        row.intervals = vec![None; n_cols];
+        row.changes = vec![None; n_cols];
+        let r = all[i];
+        for (g, cols) in &groups {
+            let present: Vec<&str> = cols
+                .iter()
+                .filter(|(c, _)| row.values[*c].is_some())
+                .map(|(_, m)| m.as_str())
+                .collect();
+            if present.is_empty() {
+                continue;
+            }
+            let what = if g.starts_with("captioning") {
+                "clip"
+            } else {
+                "sample"
+            };
+            // The row's own interval, over all its items.
+            match group(r, g).map(|grp| grp.replicates(&present, opts.plan())) {
+                None => {
+                    for (c, m) in cols {
+                        if present.contains(&m.as_str()) {
+                            note(
+                                *c,
+                                format!("`{}`: its result file holds no per-{what} data", row.name),
+                            );
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    for (c, _) in cols {
+                        note(*c, format!("`{}`: {e}", row.name));
+                    }
+                }
+                Some(Ok(((reps, not), _))) => {
+                    for (c, m) in cols {
+                        if let Some(v) = reps.get(m) {
+                            match percentile_interval(v, conf) {
+                                Ok(iv) => row.intervals[*c] = Some([iv.low, iv.high]),
+                                Err(e) => note(*c, format!("`{}`: {e}", row.name)),
+                            }
+                        } else if let Some(why) = not.get(m) {
+                            note(*c, why.clone());
+                        }
+                    }
+                }
+            }
+            if i == 0 {
+                continue;
+            }
+            // The paired change against the base.
+            let both: Vec<&str> = present
+                .iter()
+                .copied()
+                .filter(|m| value(all[0], &format!("{g}/{m}")).is_some())
+                .collect();
+            if both.is_empty() {
+                continue;
+            }
+            let Some((b, rr, only_base, only_run)) = paired_groups(all[0], r, g) else {
+                continue;
+            };
+            if b.len() == 0 {
+                for (c, _) in cols {
+                    note(*c, format!("`{}` and the base share no {what}", row.name));
+                }
+                continue;
+            }
+            let sides = b
+                .replicates(&both, opts.plan())
+                .and_then(|x| Ok((x, rr.replicates(&both, opts.plan())?)));
+            let ((b_reps, b_point), (r_reps, r_point)) = match sides {
+                Ok(x) => x,
+                Err(e) => {
+                    for (c, _) in cols {
+                        note(*c, format!("`{}` against the base: {e}", row.name));
+                    }
+                    continue;
+                }
+            };
+            for (c, m) in cols {
+                let (Some(bv), Some(rv)) = (b_reps.0.get(m), r_reps.0.get(m)) else {
+                    continue;
+                };
+                let (Some(bp), Some(rp)) = (b_point.0.get(m), r_point.0.get(m)) else {
+                    continue;
+                };
+                match difference_interval(rv, bv, conf) {
+                    Ok(iv) => {
+                        row.changes[*c] = Some(PairedChange {
+                            change: rp[0] - bp[0],
+                            low: iv.low,
+                            high: iv.high,
+                            excludes_zero: iv.excludes_zero(),
+                            paired: b.len(),
+                            only_base,
+                            only_run,
+                        })
+                    }
+                    Err(e) => note(*c, format!("`{}` against the base: {e}", row.name)),
+                }
+            }
+        }
+    }
+    report.bootstrap = Some(ReportBootstrap {
+        resamples: opts.resamples,
+        seed: opts.seed,
+        confidence: opts.confidence,
+        no_interval: reasons
+            .into_iter()
+            .map(|(c, why)| {
+                (
+                    report.columns[c].key.clone(),
+                    why.into_iter().collect::<Vec<_>>().join("; "),
+                )
+            })
+            .collect(),
+    });
 }
 
 impl Report {
@@ -148,25 +497,44 @@ impl Report {
         let idx: Vec<usize> = (0..self.columns.len())
             .filter(|&i| wanted(&self.columns[i].key))
             .collect();
-        let pick = |v: &[Option<f64>]| idx.iter().map(|&i| v[i]).collect();
+        fn pick<T: Clone>(idx: &[usize], v: &[T]) -> Vec<T> {
+            if v.is_empty() {
+                return vec![];
+            }
+            idx.iter().map(|&i| v[i].clone()).collect()
+        }
         for row in &mut self.rows {
-            row.values = pick(&row.values);
-            row.deltas = pick(&row.deltas);
+            row.values = pick(&idx, &row.values);
+            row.deltas = pick(&idx, &row.deltas);
+            row.intervals = pick(&idx, &row.intervals);
+            row.changes = pick(&idx, &row.changes);
         }
         self.columns = idx.iter().map(|&i| self.columns[i].clone()).collect();
         self.omitted.retain(|k| wanted(k));
+        if let Some(b) = &mut self.bootstrap {
+            b.no_interval.retain(|k, _| wanted(k));
+        }
         self
     }
 }
 
-/// Loads the result files and builds the report.
+/// Loads the result files and builds the report (default bootstrap).
 pub fn report_files(base: &Path, runs: &[PathBuf]) -> Result<Report> {
+    report_files_with(base, runs, &BootstrapOptions::default())
+}
+
+/// Loads the result files and builds the report with these bootstrap settings.
+pub fn report_files_with(
+    base: &Path,
+    runs: &[PathBuf],
+    bootstrap: &BootstrapOptions,
+) -> Result<Report> {
     let base = EvalResult::load(base)?;
     let runs = runs
         .iter()
         .map(|p| EvalResult::load(p))
         .collect::<Result<Vec<_>>>()?;
-    Ok(build_report(&base, &runs))
+    build_report_with(&base, &runs, bootstrap)
 }
 
 /// `report.md`: values ×100, changes against the base in parentheses.
@@ -203,6 +571,105 @@ pub fn report_markdown(r: &Report, title: &str) -> String {
         md.push_str(&format!(
             "\nNot computed for any model (omitted): {}\n",
             r.omitted.join(", ")
+        ));
+    }
+    if let Some(b) = &r.bootstrap {
+        md.push_str(&intervals_markdown(r, b, base));
+    }
+    md
+}
+
+/// The "Confidence intervals" section of `report.md`.
+fn intervals_markdown(r: &Report, b: &ReportBootstrap, base: &str) -> String {
+    let any = r
+        .rows
+        .iter()
+        .any(|row| row.intervals.iter().any(Option::is_some));
+    if !any {
+        return "\nNo confidence intervals: no result file holds the per-clip or per-sample \
+                data they are computed from (files written before intervals were); \
+                evaluate again to get them.\n"
+            .to_string();
+    }
+    let mut md = format!(
+        "\n## Confidence intervals\n\n{}% intervals, percentile bootstrap over clips and \
+         samples ({} resamples, seed {}); values ×100. A row `model − {base}` is the change \
+         against the base on the clips or samples both were evaluated on, with the paired \
+         bootstrap interval of the difference; `*` marks a change whose interval excludes \
+         zero.\n\n| model |",
+        percent(b.confidence),
+        b.resamples,
+        b.seed
+    );
+    for c in &r.columns {
+        md.push_str(&format!(" {} |", c.title));
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---|".repeat(r.columns.len()));
+    md.push('\n');
+    let pct = |x: f64| format!("{:.2}", 100.0 * x);
+    let signed = |x: f64| format!("{:+.2}", 100.0 * x);
+    let mut dropped: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
+    for (i, row) in r.rows.iter().enumerate() {
+        md.push_str(&format!("| {} |", row.name));
+        for (c, v) in row.values.iter().enumerate() {
+            let cell = match (v, row.intervals.get(c).copied().flatten()) {
+                (None, _) => "n/a".to_string(),
+                (Some(v), None) => pct(*v),
+                (Some(v), Some([lo, hi])) => format!("{} [{}, {}]", pct(*v), pct(lo), pct(hi)),
+            };
+            md.push_str(&format!(" {cell} |"));
+        }
+        md.push('\n');
+        if i == 0 {
+            continue;
+        }
+        md.push_str(&format!("| {} − {base} |", row.name));
+        for (c, col) in r.columns.iter().enumerate() {
+            let cell = match row.changes.get(c).copied().flatten() {
+                None => "n/a".to_string(),
+                Some(p) => {
+                    if p.only_base + p.only_run > 0 {
+                        let group = col.key.rsplit_once('/').map_or("", |g| g.0).to_string();
+                        dropped.insert((row.name.clone(), group), (p.only_base, p.only_run));
+                    }
+                    format!(
+                        "{} [{}, {}]{}",
+                        signed(p.change),
+                        signed(p.low),
+                        signed(p.high),
+                        if p.excludes_zero { "*" } else { "" }
+                    )
+                }
+            };
+            md.push_str(&format!(" {cell} |"));
+        }
+        md.push('\n');
+    }
+    if !dropped.is_empty() || !b.no_interval.is_empty() {
+        md.push('\n');
+    }
+    for ((name, group), (only_base, only_run)) in &dropped {
+        let set = group.rsplit_once('/').map_or(group.as_str(), |g| g.1);
+        md.push_str(&format!(
+            "- `{name}` − {base}, {set}: paired on the common items; dropped {only_base} only \
+             the base holds and {only_run} only `{name}` holds.\n"
+        ));
+    }
+    // Columns with the same reason on one line, in column order.
+    let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+    for c in &r.columns {
+        if let Some(why) = b.no_interval.get(&c.key) {
+            match reasons.iter_mut().find(|(w, _)| w == why) {
+                Some((_, titles)) => titles.push(&c.title),
+                None => reasons.push((why, vec![&c.title])),
+            }
+        }
+    }
+    for (why, titles) in reasons {
+        md.push_str(&format!(
+            "- No interval for {} where none is shown: {why}.\n",
+            titles.join(", ")
         ));
     }
     md

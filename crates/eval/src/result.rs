@@ -24,6 +24,15 @@
 //! }
 //! ```
 //!
+//! Since the bootstrap, an entry may also hold (both optional, so older files still read):
+//! * `bootstrap`: the intervals computed when the set was evaluated (a
+//!   [`crate::common::Intervals`]: `{"resamples", "seed", "confidence", "intervals":
+//!   {"cider_d": [low, high], …}, "not_computed"?}`);
+//! * `items`: what `eval report` resamples, matched by id between a model and its base: per
+//!   clip `{"id", "prediction", "references", "scores"}` (PTB-tokenised texts and the clip's
+//!   ROUGE-L / SPICE, [`crate::score::CaptionItem`]); per sample `{"id", "correct"}`
+//!   ([`crate::classify_report::ClassItem`]).
+//!
 //! Metric values are fractions (not percentages); `null` means not computed, with the reason
 //! in `not_computed`. `model` is `null` for results of scored files. Captioning sets are keyed
 //! by a dataset name (default: the manifest's file stem), classification by the task name.
@@ -37,11 +46,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::caption::CaptionSummary;
 use crate::classify::{Scoring, Select};
-use crate::classify_report::ClassifySummary;
-use crate::common::ModelId;
+use crate::classify_report::{ClassItem, ClassifySummary};
+use crate::common::{Intervals, ModelId};
 use crate::error::{Error, Result};
 use crate::io::{read_json, write_json};
-use crate::score::CaptionMetrics;
+use crate::score::{CaptionItem, CaptionMetrics};
 
 /// The value of `format`.
 pub const RESULT_FORMAT: &str = "audio-lm-eval-result/1";
@@ -55,6 +64,12 @@ pub struct CaptionEntry {
     pub empty_predictions: usize,
     pub metrics: CaptionMetrics,
     pub not_computed: BTreeMap<String, String>,
+    /// The metrics' confidence intervals when evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<Intervals>,
+    /// Every clip's data for the bootstrap (in evaluation order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<CaptionItem>,
 }
 
 /// One classification task's scores.
@@ -69,6 +84,12 @@ pub struct ClassifyEntry {
     pub scoring: Scoring,
     #[serde(default)]
     pub select: Option<Select>,
+    /// The accuracy's confidence interval when evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<Intervals>,
+    /// Every sample's outcome for the bootstrap (in evaluation order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<ClassItem>,
 }
 
 /// Everything one model was evaluated on.
@@ -124,6 +145,8 @@ impl EvalResult {
                 empty_predictions: s.empty_predictions.len(),
                 metrics: s.metrics,
                 not_computed: s.not_computed.clone(),
+                bootstrap: s.bootstrap.clone(),
+                items: s.items.clone(),
             },
         );
     }
@@ -140,6 +163,8 @@ impl EvalResult {
                 unmatched: s.unmatched.len(),
                 scoring: s.scoring,
                 select: s.select,
+                bootstrap: s.bootstrap.clone(),
+                items: s.items.clone(),
             },
         );
     }

@@ -2,11 +2,19 @@
 //! pycocoevalcap), METEOR and SPICE through Java when available ([`crate::java`]), and SPIDEr
 //! = (CIDEr-D + SPICE) / 2 when both exist. A metric that could not be computed is `null` with
 //! its reason in `not_computed`; no value is ever estimated.
+//!
+//! Confidence intervals ([`caption_intervals`], [`CaptionStats`]): a percentile
+//! bootstrap over clips ([`metrics::bootstrap`]) from each clip's [`CaptionItem`]; every
+//! metric is recomputed on each resample as its corpus value is computed ([`resampling`]).
 
 use std::collections::BTreeMap;
 
+use metrics::bootstrap::{
+    percentile_interval, replicates, Bleu, BootstrapOptions, CiderD, Mean, Resamples, Statistic,
+};
 use serde::{Deserialize, Serialize};
 
+use crate::common::Intervals;
 use crate::error::Result;
 use crate::java::{meteor::meteor, spice::spice, JavaConfig};
 
@@ -68,6 +76,11 @@ pub struct CaptionScoring {
     pub per_clip: Vec<CaptionMetrics>,
     /// Metric name → reason, for every metric left `None`.
     pub not_computed: BTreeMap<String, String>,
+    /// The predictions as pycocoevalcap tokenises them (what BLEU, ROUGE-L, CIDEr-D, METEOR
+    /// and SPICE read).
+    pub predictions_tokenized: Vec<String>,
+    /// The references, tokenised likewise.
+    pub references_tokenized: Vec<Vec<String>>,
 }
 
 /// Scores raw `predictions` against raw `references` (one non-empty list each). `java`:
@@ -78,7 +91,8 @@ pub fn score_captions(
     references: &[Vec<String>],
     java: Option<&JavaConfig>,
 ) -> Result<CaptionScoring> {
-    let native = metrics::score_captions(predictions, references)?;
+    let (hyps, refs) = metrics::tokenize_corpus(predictions, references);
+    let native = metrics::score_tokenized(&hyps, &refs)?;
     let c = &native.corpus;
     let mut corpus = CaptionMetrics::native(c.bleu, c.rouge_l, c.cider_d);
     let mut per_clip: Vec<CaptionMetrics> = native
@@ -95,13 +109,6 @@ pub fn score_captions(
         }
         Some(cfg) => {
             // The same tokenisation the native metrics used (pycocoevalcap feeds it to both).
-            let hyps = metrics::tokenize::tokenize_captions(predictions);
-            let flat: Vec<&str> = references.iter().flatten().map(String::as_str).collect();
-            let mut flat_tokens = metrics::tokenize::tokenize_captions(&flat).into_iter();
-            let refs: Vec<Vec<String>> = references
-                .iter()
-                .map(|r| flat_tokens.by_ref().take(r.len()).collect())
-                .collect();
             match meteor(cfg, &hyps, &refs) {
                 Ok(s) => {
                     corpus.meteor = Some(s.corpus);
@@ -140,7 +147,240 @@ pub fn score_captions(
         corpus,
         per_clip,
         not_computed,
+        predictions_tokenized: hyps,
+        references_tokenized: refs,
     })
+}
+
+/// One clip as the bootstrap needs it: what every metric is recomputed from on a resample.
+/// Result files keep one per clip, so that `eval report` can resample a model and its base
+/// on the same clips.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptionItem {
+    /// The clip's id (paired comparisons match clips by it).
+    pub id: String,
+    /// The prediction, PTB-tokenised (BLEU and CIDEr-D are recomputed from it).
+    pub prediction: String,
+    /// The references, PTB-tokenised.
+    pub references: Vec<String>,
+    /// The clip's scores of the metrics resampled as a mean over clips
+    /// ([`Resampling::Mean`]).
+    #[serde(default)]
+    pub scores: BTreeMap<String, f64>,
+}
+
+/// How a caption metric is recomputed on a resample of clips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resampling {
+    /// Corpus BLEU-n from the drawn clips' pooled statistics ([`metrics::bootstrap::Bleu`]).
+    Bleu(usize),
+    /// CIDEr-D with the resample's document frequencies ([`metrics::bootstrap::CiderD`]).
+    CiderD,
+    /// The mean of the drawn clips' scores: the corpus value is the mean over clips.
+    Mean,
+    /// (CIDEr-D + SPICE) / 2, both on the same resample.
+    Spider,
+    /// Not resampled, for this reason.
+    Not(&'static str),
+}
+
+/// How `metric` (a name of [`CAPTION_METRICS`]) is resampled.
+pub fn resampling(metric: &str) -> Resampling {
+    match metric {
+        "bleu_1" => Resampling::Bleu(1),
+        "bleu_2" => Resampling::Bleu(2),
+        "bleu_3" => Resampling::Bleu(3),
+        "bleu_4" => Resampling::Bleu(4),
+        "cider_d" => Resampling::CiderD,
+        "rouge_l" | "spice" => Resampling::Mean,
+        "spider" => Resampling::Spider,
+        "meteor" => Resampling::Not(
+            "corpus METEOR is Java METEOR's aggregate of pooled statistics, not a mean over \
+             clips, and is not recomputed per resample",
+        ),
+        _ => Resampling::Not("no resampling rule for this metric"),
+    }
+}
+
+/// The bootstrap's data of each clip of a scoring (`ids` in the scoring's order).
+pub fn caption_items(
+    ids: impl IntoIterator<Item = String>,
+    scoring: &CaptionScoring,
+) -> Vec<CaptionItem> {
+    ids.into_iter()
+        .zip(&scoring.predictions_tokenized)
+        .zip(&scoring.references_tokenized)
+        .zip(&scoring.per_clip)
+        .map(|(((id, prediction), references), clip)| CaptionItem {
+            id,
+            prediction: prediction.clone(),
+            references: references.clone(),
+            scores: CAPTION_METRICS
+                .iter()
+                .filter(|m| resampling(m) == Resampling::Mean)
+                .filter_map(|m| clip.get(m).map(|v| (m.to_string(), v)))
+                .collect(),
+        })
+        .collect()
+}
+
+/// The caption metrics of a set of clips, ready to be recomputed on resamples of them
+/// ([`resampling`] says how each is).
+pub struct CaptionStats {
+    /// (metric, how), for the metrics asked for that can be resampled.
+    rules: Vec<(String, Resampling)>,
+    bleu: Option<Bleu>,
+    cider: Option<CiderD>,
+    /// Per-clip values of the mean metrics (SPICE too when SPIDEr needs it).
+    means: BTreeMap<String, Vec<f64>>,
+    not_computed: BTreeMap<String, String>,
+}
+
+impl CaptionStats {
+    /// Prepares `metrics` (names of [`CAPTION_METRICS`]) over `items`.
+    ///
+    /// Errors: no items ([`metrics::Error::NoCaptions`]).
+    pub fn new(items: &[&CaptionItem], metrics: &[&str]) -> Result<Self> {
+        let mut not_computed = BTreeMap::new();
+        let mut means = BTreeMap::new();
+        let mut rules = Vec::new();
+        for &m in metrics {
+            let rule = resampling(m);
+            let wanted: &[&str] = match rule {
+                Resampling::Not(reason) => {
+                    not_computed.insert(m.to_string(), reason.to_string());
+                    continue;
+                }
+                Resampling::Mean => &[m],
+                Resampling::Spider => &["spice"],
+                _ => &[],
+            };
+            let mut complete = true;
+            for &w in wanted {
+                let values: Option<Vec<f64>> =
+                    items.iter().map(|i| i.scores.get(w).copied()).collect();
+                match values {
+                    Some(v) => {
+                        means.insert(w.to_string(), v);
+                    }
+                    None => {
+                        complete = false;
+                        not_computed.insert(
+                            m.to_string(),
+                            format!("per-clip {w} scores are missing from the clips' data"),
+                        );
+                    }
+                }
+            }
+            if complete {
+                rules.push((m.to_string(), rule));
+            }
+        }
+        let needs = |f: fn(&Resampling) -> bool| rules.iter().any(|(_, r)| f(r));
+        let hyps: Vec<String> = items.iter().map(|i| i.prediction.clone()).collect();
+        let refs: Vec<Vec<String>> = items.iter().map(|i| i.references.clone()).collect();
+        let bleu = needs(|r| matches!(r, Resampling::Bleu(_)))
+            .then(|| Bleu::new(&hyps, &refs))
+            .transpose()?;
+        let cider = needs(|r| matches!(r, Resampling::CiderD | Resampling::Spider))
+            .then(|| CiderD::new(&hyps, &refs))
+            .transpose()?;
+        Ok(Self {
+            rules,
+            bleu,
+            cider,
+            means,
+            not_computed,
+        })
+    }
+
+    /// Metric → why it has no replicates.
+    pub fn not_computed(&self) -> &BTreeMap<String, String> {
+        &self.not_computed
+    }
+
+    /// Each resampleable metric on every resample, all on the same indices: metric →
+    /// replicates. `Resamples::Given` with the identity gives the point values.
+    ///
+    /// Errors: the resamples' ([`metrics::bootstrap::replicates`]).
+    pub fn replicates(&self, resamples: Resamples<'_>) -> Result<BTreeMap<String, Vec<f64>>> {
+        let orders: Vec<_> = match &self.bleu {
+            Some(b) => (1..=4)
+                .map(|n| b.order(n))
+                .collect::<metrics::Result<_>>()?,
+            None => vec![],
+        };
+        let means: Vec<(&str, Mean<'_>)> = self
+            .means
+            .iter()
+            .map(|(k, v)| (k.as_str(), Mean(v)))
+            .collect();
+        let mut names: Vec<&str> = Vec::new();
+        let mut stats: Vec<&dyn Statistic> = Vec::new();
+        for (m, r) in &self.rules {
+            if let Resampling::Bleu(n) = r {
+                names.push(m);
+                stats.push(&orders[n - 1]);
+            }
+        }
+        if let Some(c) = &self.cider {
+            names.push("cider_d");
+            stats.push(c);
+        }
+        for (k, st) in &means {
+            names.push(k);
+            stats.push(st);
+        }
+        if stats.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let reps = replicates(&stats, resamples)?;
+        let by_name: BTreeMap<&str, Vec<f64>> = names.into_iter().zip(reps).collect();
+        Ok(self
+            .rules
+            .iter()
+            .map(|(m, r)| {
+                let values = match r {
+                    Resampling::Spider => {
+                        let (c, s) = (&by_name["cider_d"], &by_name["spice"]);
+                        c.iter().zip(s).map(|(c, s)| (c + s) / 2.0).collect()
+                    }
+                    _ => by_name[m.as_str()].clone(),
+                };
+                (m.clone(), values)
+            })
+            .collect())
+    }
+}
+
+/// Percentile-bootstrap intervals of every metric `corpus` has, over `items` (`None` when
+/// the bootstrap is off).
+///
+/// Errors: invalid options, no items.
+pub fn caption_intervals(
+    items: &[CaptionItem],
+    corpus: &CaptionMetrics,
+    opts: &BootstrapOptions,
+) -> Result<Option<Intervals>> {
+    opts.validate()?;
+    if !opts.enabled() {
+        return Ok(None);
+    }
+    let present: Vec<&str> = CAPTION_METRICS
+        .iter()
+        .copied()
+        .filter(|m| corpus.get(m).is_some())
+        .collect();
+    let items: Vec<&CaptionItem> = items.iter().collect();
+    let stats = CaptionStats::new(&items, &present)?;
+    let mut out = Intervals::new(opts);
+    for (m, r) in stats.replicates(opts.plan())? {
+        let i = percentile_interval(&r, opts.confidence)?;
+        out.intervals.insert(m, [i.low, i.high]);
+    }
+    out.not_computed = stats.not_computed().clone();
+    Ok(Some(out))
 }
 
 #[cfg(test)]
@@ -171,5 +411,66 @@ mod tests {
                 "{m}"
             );
         }
+    }
+
+    #[test]
+    fn every_metric_is_resampled_as_its_corpus_value_is() {
+        let preds: Vec<String> = [
+            "a dog barks",
+            "rain falls hard",
+            "a bell rings",
+            "birds sing",
+        ]
+        .map(String::from)
+        .to_vec();
+        let refs: Vec<Vec<String>> = vec![
+            vec!["a dog barks loudly".into(), "a dog is barking".into()],
+            vec!["rain falls".into()],
+            vec!["a bell rings twice".into(), "bells ring".into()],
+            vec!["birds chirp".into(), "birds sing in trees".into()],
+        ];
+        let mut scoring = score_captions(&preds, &refs, None).unwrap();
+        // A stand-in SPICE per clip (as the Java runner would give), so SPIDEr exists.
+        for (k, p) in scoring.per_clip.iter_mut().enumerate() {
+            p.spice = Some(0.1 * k as f64);
+        }
+        let items = caption_items((0..4).map(|i| format!("c{i}")), &scoring);
+        assert_eq!(
+            items[1].scores.keys().collect::<Vec<_>>(),
+            ["rouge_l", "spice"]
+        );
+        let all: Vec<&CaptionItem> = items.iter().collect();
+        let stats = CaptionStats::new(&all, &CAPTION_METRICS).unwrap();
+        assert!(stats.not_computed()["meteor"].contains("aggregate"));
+        // On the identity, the point values: BLEU and CIDEr-D as the corpus scorer.
+        let identity = vec![vec![0, 1, 2, 3]];
+        let point = stats.replicates(Resamples::Given(&identity)).unwrap();
+        for m in ["bleu_1", "bleu_4", "cider_d", "rouge_l"] {
+            assert_eq!(point[m][0], scoring.corpus.get(m).unwrap(), "{m}");
+        }
+        let reps = stats
+            .replicates(Resamples::Seeded { seed: 1, count: 50 })
+            .unwrap();
+        assert!(!reps.contains_key("meteor"));
+        let (c, sp) = (&reps["cider_d"], &reps["spice"]);
+        for (k, spider) in reps["spider"].iter().enumerate() {
+            assert_eq!(*spider, (c[k] + sp[k]) / 2.0);
+        }
+        // Bootstrap off: no intervals; on: one per computed metric.
+        let off = BootstrapOptions {
+            resamples: 0,
+            ..Default::default()
+        };
+        assert_eq!(
+            caption_intervals(&items, &scoring.corpus, &off).unwrap(),
+            None
+        );
+        let on = caption_intervals(&items, &scoring.corpus, &BootstrapOptions::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            on.intervals.keys().collect::<Vec<_>>(),
+            ["bleu_1", "bleu_2", "bleu_3", "bleu_4", "cider_d", "rouge_l"]
+        );
     }
 }

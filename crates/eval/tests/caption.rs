@@ -249,6 +249,7 @@ fn score_counts_empty_and_skips_unmatched_when_asked() {
         on_empty: OnEmpty::Count,
         on_unmatched: data::OnBad::Skip,
         java: None,
+        ..ScoreOptions::default()
     };
     let r = score_files(&preds, Some(&refs), &opts).unwrap();
     assert_eq!(r.summary.clips, 2);

@@ -102,6 +102,23 @@ fn likelihood_mode_writes_consistent_outputs_and_a_result_entry() {
     assert_eq!(r["name"], "tiny");
     assert_eq!(r["classification"]["vsc"]["samples"], 4);
     assert_eq!(r["classification"]["vsc"]["accuracy"], sum.accuracy);
+    // The accuracy's interval, and each sample's outcome for the report's paired bootstrap.
+    let b = sum.bootstrap.as_ref().expect("an interval by default");
+    let [lo, hi] = b.get("accuracy").unwrap();
+    assert!(lo <= sum.accuracy && sum.accuracy <= hi, "{lo} {hi}");
+    assert_eq!(r["classification"]["vsc"]["bootstrap"]["resamples"], 1000);
+    let items = r["classification"]["vsc"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    for (item, rec) in items.iter().zip(&records) {
+        assert_eq!(
+            (&item["id"], &item["correct"]),
+            (&rec["id"], &rec["correct"])
+        );
+    }
+    assert!(
+        stdout.contains("Accuracy in brackets: the 95% interval"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -108,6 +108,13 @@ fn report_tabulates_deltas_against_the_base() {
     assert!(stdout.contains("81.29 (-12.32)"), "{stdout}");
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("n/a") && md.contains("omitted"), "{md}");
+    // Files without per-item data: the table as before, and no interval made up.
+    assert!(md.contains("No confidence intervals"), "{md}");
+    assert!(rows[1]["intervals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x.is_null()));
     let png = std::fs::read(out.join("report.png")).unwrap();
     assert!(
         png.len() > 1000 && png.starts_with(b"\x89PNG"),

@@ -22,14 +22,18 @@ pub struct BleuScores {
 }
 
 /// Statistics of one clip (`cook_test` in pycocoevalcap).
-struct Cooked {
-    testlen: usize,
-    reflen: usize,
-    guess: [usize; MAX_N],
-    correct: [usize; MAX_N],
+pub(crate) struct Cooked {
+    pub testlen: usize,
+    pub reflen: usize,
+    pub guess: [usize; MAX_N],
+    pub correct: [usize; MAX_N],
 }
 
-fn cook<'a>(vocab: &mut Vocab<'a>, hypothesis: &'a str, references: &'a [String]) -> Cooked {
+pub(crate) fn cook<'a>(
+    vocab: &mut Vocab<'a>,
+    hypothesis: &'a str,
+    references: &'a [String],
+) -> Cooked {
     let mut reflens = Vec::with_capacity(references.len());
     let mut max_counts: HashMap<Ngram, u32> = HashMap::new();
     for reference in references {
@@ -66,7 +70,7 @@ fn cook<'a>(vocab: &mut Vocab<'a>, hypothesis: &'a str, references: &'a [String]
 }
 
 /// The geometric means of n-gram precisions times the brevity penalty.
-fn combine(
+pub(crate) fn combine(
     testlen: f64,
     reflen: f64,
     guess: &[usize; MAX_N],

@@ -13,7 +13,7 @@ use crate::error::{check_inputs, Result};
 use crate::ngram::{order, Counts, Ngram, Vocab, MAX_N};
 use crate::numpy::{np_mean, np_sum};
 
-const SIGMA: f64 = 6.0;
+pub(crate) const SIGMA: f64 = 6.0;
 
 /// CIDEr-D for the corpus (mean over clips) and for each clip.
 #[derive(Debug, Clone, PartialEq)]

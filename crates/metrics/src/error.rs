@@ -1,7 +1,7 @@
 //! The crate's one error type.
 
 /// Everything that can be wrong with the captions handed to the scorers.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Predictions and reference lists differ in number.
@@ -32,6 +32,34 @@ pub enum Error {
         label: usize,
         n_labels: usize,
     },
+
+    /// A bootstrap confidence level outside (0, 1).
+    #[error("confidence {confidence} is not in (0, 1)")]
+    Confidence { confidence: f64 },
+
+    /// A bootstrap over no items, or with no resamples.
+    #[error("bootstrap: {0}")]
+    Bootstrap(String),
+
+    /// Statistics of one bootstrap that are not over the same number of items.
+    #[error("bootstrap statistics over {first} and {other} items: a paired bootstrap needs the same items")]
+    ItemsMismatch { first: usize, other: usize },
+
+    /// A given resample index that is not an item.
+    #[error("resample {resample}: index {index} is out of range (there are {items} items)")]
+    IndexOutOfRange {
+        resample: usize,
+        index: usize,
+        items: usize,
+    },
+
+    /// A statistic that is NaN on a resample (the interval would be undefined).
+    #[error("the statistic is NaN on resample {resample}")]
+    NanReplicate { resample: usize },
+
+    /// A BLEU order outside 1..=4.
+    #[error("BLEU-{n}: the order must be 1 to 4")]
+    BleuOrder { n: usize },
 }
 
 /// `Result` with this crate's [`Error`].

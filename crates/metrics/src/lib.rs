@@ -8,11 +8,15 @@
 //!
 //! [`classification`] scores closed-set classification (accuracy, macro-F1, confusion).
 //!
+//! [`bootstrap`] gives percentile-bootstrap confidence intervals over clips, and paired
+//! intervals of a difference, with each metric recomputed per resample as its corpus value is.
+//!
 //! Parity: `tests/` compares against fixtures produced by pycocoevalcap itself
 //! (`scripts/make_metric_fixtures.py`) to 1e-6 on corpus and per-clip scores, and the
 //! tokeniser against the Java tokenizer's exact output.
 
 pub mod bleu;
+pub mod bootstrap;
 pub mod cider_d;
 pub mod classification;
 mod error;
@@ -56,23 +60,40 @@ pub struct CaptionScores {
 
 /// Scores raw `predictions` against raw `references` (one non-empty list per prediction),
 /// exactly as pycocoevalcap 1.2 does: references and predictions are each tokenised in one
-/// PTBTokenizer batch, then BLEU(4), ROUGE-L and CIDEr-D are computed on the results.
+/// PTBTokenizer batch ([`tokenize_corpus`]), then BLEU(4), ROUGE-L and CIDEr-D are computed
+/// on the results ([`score_tokenized`]).
 ///
 /// Errors: [`Error::LengthMismatch`], [`Error::EmptyReferences`] (naming the clip),
 /// [`Error::NoCaptions`] for empty input.
 pub fn score_captions(predictions: &[String], references: &[Vec<String>]) -> Result<CaptionScores> {
     error::check_inputs(predictions, references)?;
+    let (hyps, refs) = tokenize_corpus(predictions, references);
+    score_tokenized(&hyps, &refs)
+}
+
+/// pycocoevalcap's tokenisation of a corpus: the predictions in one PTBTokenizer batch, all
+/// references in another, regrouped per clip.
+pub fn tokenize_corpus(
+    predictions: &[String],
+    references: &[Vec<String>],
+) -> (Vec<String>, Vec<Vec<String>>) {
     let hyps = tokenize::tokenize_captions(predictions);
     let flat: Vec<&str> = references.iter().flatten().map(String::as_str).collect();
     let mut flat_tokens = tokenize::tokenize_captions(&flat).into_iter();
-    let refs: Vec<Vec<String>> = references
+    let refs = references
         .iter()
         .map(|r| flat_tokens.by_ref().take(r.len()).collect())
         .collect();
+    (hyps, refs)
+}
 
-    let bleu = bleu::bleu(&hyps, &refs)?;
-    let rouge = rouge_l::rouge_l(&hyps, &refs)?;
-    let cider = cider_d::cider_d(&hyps, &refs)?;
+/// BLEU(4), ROUGE-L and CIDEr-D of already tokenised captions ([`tokenize_corpus`]).
+///
+/// Errors: as [`score_captions`].
+pub fn score_tokenized(hyps: &[String], refs: &[Vec<String>]) -> Result<CaptionScores> {
+    let bleu = bleu::bleu(hyps, refs)?;
+    let rouge = rouge_l::rouge_l(hyps, refs)?;
+    let cider = cider_d::cider_d(hyps, refs)?;
     let per_clip = (0..hyps.len())
         .map(|i| ClipScores {
             bleu: bleu.per_clip[i],

@@ -16,6 +16,7 @@ use eval::{OnEmpty, Progress, SkippedLine};
 use model::generate::{GenerateOptions, Strategy};
 
 use super::common::{JavaArgs, ModelArgs, ResultArgs};
+use super::BootstrapArgs;
 
 #[derive(clap::Args)]
 pub struct CaptionArgs {
@@ -55,6 +56,8 @@ pub struct CaptionArgs {
     /// The captioning set's name in the result file (default: the manifest's file stem).
     #[arg(long)]
     dataset: Option<String>,
+    #[command(flatten)]
+    bootstrap: BootstrapArgs,
 }
 
 #[derive(clap::Args)]
@@ -81,6 +84,8 @@ pub struct ScoreArgs {
     /// The captioning set's name in the result file (default: the predictions' file stem).
     #[arg(long)]
     dataset: Option<String>,
+    #[command(flatten)]
+    bootstrap: BootstrapArgs,
 }
 
 fn stem(p: &Path) -> String {
@@ -130,6 +135,7 @@ pub fn run_caption(a: CaptionArgs) -> Result<()> {
     if let Some(n) = a.limit {
         samples.truncate(n);
     }
+    let bootstrap = a.bootstrap.options()?;
     let (model, id) = a.model.load()?;
     let opts = CaptionOptions {
         generate: GenerateOptions {
@@ -147,6 +153,7 @@ pub fn run_caption(a: CaptionArgs) -> Result<()> {
         java: a.java.config(),
         model_id: Some(id),
         progress: Progress { every: 50 },
+        bootstrap,
     };
     let skipped = skipped.into_iter().map(SkippedLine::from).collect();
     let report = caption_samples(
@@ -169,6 +176,7 @@ pub fn run_score(a: ScoreArgs) -> Result<()> {
         on_empty: a.on_empty,
         on_unmatched: a.on_unmatched,
         java: a.java.config(),
+        bootstrap: a.bootstrap.options()?,
     };
     let report = score_files(&a.predictions, a.references.as_deref(), &opts)?;
     finish(

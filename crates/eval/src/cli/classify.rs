@@ -14,6 +14,7 @@ use eval::result::update_result_file;
 use eval::Progress;
 
 use super::common::{ModelArgs, ResultArgs};
+use super::BootstrapArgs;
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TaskArg {
@@ -67,6 +68,8 @@ pub struct ClassifyArgs {
     on_bad: OnBad,
     #[command(flatten)]
     result: ResultArgs,
+    #[command(flatten)]
+    bootstrap: BootstrapArgs,
 }
 
 fn task(a: &ClassifyArgs) -> Result<ClassTask> {
@@ -101,6 +104,7 @@ pub fn run_classify(a: ClassifyArgs) -> Result<()> {
     if let Some(n) = a.limit {
         labeled.truncate(n);
     }
+    let bootstrap = a.bootstrap.options()?;
     let (model, id) = a.model.load()?;
     let opts = ClassifyOptions {
         scoring: a.scoring,
@@ -112,6 +116,7 @@ pub fn run_classify(a: ClassifyArgs) -> Result<()> {
         on_bad: a.on_bad,
         model_id: Some(id),
         progress: Progress { every: 100 },
+        bootstrap,
     };
     let report = classify_samples(
         &model,

@@ -6,8 +6,35 @@ pub mod common;
 
 use std::path::PathBuf;
 
-use anyhow::Result;
-use eval::report::{report_files, report_markdown, write_report};
+use anyhow::{Context, Result};
+use eval::common::BootstrapOptions;
+use eval::report::{report_files_with, report_markdown, write_report};
+
+/// Confidence intervals: percentile bootstrap over clips / samples.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BootstrapArgs {
+    /// Bootstrap resamples for the confidence intervals (0: no intervals).
+    #[arg(long = "bootstrap", value_name = "N", default_value_t = 1000)]
+    pub resamples: usize,
+    /// Seed of the bootstrap's resamples.
+    #[arg(long, default_value_t = 0)]
+    pub bootstrap_seed: u64,
+    /// The intervals' confidence level, in (0, 1).
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
+}
+
+impl BootstrapArgs {
+    pub fn options(&self) -> Result<BootstrapOptions> {
+        let o = BootstrapOptions {
+            resamples: self.resamples,
+            seed: self.bootstrap_seed,
+            confidence: self.confidence,
+        };
+        o.validate().context("--confidence")?;
+        Ok(o)
+    }
+}
 
 #[derive(clap::Args)]
 pub struct ReportArgs {
@@ -29,10 +56,12 @@ pub struct ReportArgs {
     /// spice, spider); all when absent.
     #[arg(long, value_delimiter = ',')]
     metrics: Vec<String>,
+    #[command(flatten)]
+    bootstrap: BootstrapArgs,
 }
 
 pub fn run_report(a: ReportArgs) -> Result<()> {
-    let mut report = report_files(&a.base, &a.runs)?;
+    let mut report = report_files_with(&a.base, &a.runs, &a.bootstrap.options()?)?;
     if !a.metrics.is_empty() {
         report = report.with_caption_metrics(&a.metrics);
     }
