@@ -45,16 +45,33 @@ impl std::fmt::Display for DeviceSpec {
 }
 
 impl DeviceSpec {
-    /// Opens the device; a build without the backend's cargo feature gives a clear error.
+    /// Opens the device. A build without the backend's cargo feature says so; a build with
+    /// it that finds no usable device (no driver, a driver stub, a device index that does not
+    /// exist) says that instead.
     pub fn open(self) -> Result<Device> {
-        let err = |e: candle_core::Error, feature: &str| Error::Device {
-            spec: self.to_string(),
-            msg: format!("{e} (was this binary built with `--features {feature}`?)"),
+        let spec = self.to_string();
+        let err = |e: candle_core::Error, built: bool, feature: &str, hint: &str| Error::Device {
+            spec: spec.clone(),
+            msg: if built {
+                format!("{e} ({hint})")
+            } else {
+                format!("this binary was built without `--features {feature}` ({e})")
+            },
         };
         match self {
             Self::Cpu => Ok(Device::Cpu),
-            Self::Cuda(n) => Device::new_cuda(n).map_err(|e| err(e, "cuda")),
-            Self::Metal => Device::new_metal(0).map_err(|e| err(e, "metal")),
+            Self::Cuda(n) => Device::new_cuda(n).map_err(|e| {
+                let hint = format!(
+                    "no usable CUDA device {n}: is the NVIDIA driver installed, does `nvidia-smi` \
+                     list device {n}, and does the driver support the CUDA version this binary \
+                     was built with?"
+                );
+                err(e, cfg!(feature = "cuda"), "cuda", &hint)
+            }),
+            Self::Metal => Device::new_metal(0).map_err(|e| {
+                let built = cfg!(all(feature = "metal", target_os = "macos"));
+                err(e, built, "metal", "no usable Metal device")
+            }),
         }
     }
 }
@@ -136,5 +153,16 @@ mod tests {
         assert_eq!("cuda".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cuda(0));
         assert!("gpu".parse::<DeviceSpec>().is_err());
         assert!("cuda:x".parse::<DeviceSpec>().is_err());
+    }
+
+    /// A build without the CUDA feature says so (and a CUDA build that finds no device says
+    /// that instead: checked on GPU-less CUDA builds, see README).
+    #[test]
+    fn a_missing_backend_is_named() {
+        if cfg!(feature = "cuda") {
+            return;
+        }
+        let e = DeviceSpec::Cuda(0).open().unwrap_err().to_string();
+        assert!(e.contains("built without `--features cuda`"), "{e}");
     }
 }
