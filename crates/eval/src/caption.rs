@@ -27,7 +27,8 @@ use crate::input::{prepare, Prepared};
 use crate::io::{write_atomic, write_json, write_jsonl};
 use crate::java::JavaConfig;
 use crate::score::{
-    caption_intervals, caption_items, score_captions, CaptionItem, CaptionMetrics, CAPTION_METRICS,
+    caption_intervals, caption_items, score_captions, CaptionItem, CaptionMetrics, FenseConfig,
+    CAPTION_METRICS,
 };
 
 /// How captions are generated and scored.
@@ -48,6 +49,8 @@ pub struct CaptionOptions {
     pub on_empty: OnEmpty,
     /// METEOR / SPICE configuration; `None` switches them off.
     pub java: Option<JavaConfig>,
+    /// Where FENSE's models are looked for; `None` switches FENSE and SPIDEr-FL off.
+    pub fense: Option<FenseConfig>,
     /// Recorded in the summary.
     pub model_id: Option<ModelId>,
     pub progress: Progress,
@@ -69,6 +72,7 @@ impl Default for CaptionOptions {
             on_bad: OnBad::Error,
             on_empty: OnEmpty::Count,
             java: Some(JavaConfig::default()),
+            fense: Some(FenseConfig::default()),
             model_id: None,
             progress: Progress::default(),
             bootstrap: BootstrapOptions::default(),
@@ -148,12 +152,13 @@ pub(crate) type Unscored = (String, Option<String>, String, Vec<String>);
 pub(crate) fn score_unscored(
     items: Vec<Unscored>,
     java: Option<&JavaConfig>,
+    fense: Option<&FenseConfig>,
     bootstrap: &BootstrapOptions,
     mut summary: CaptionSummary,
 ) -> Result<CaptionReport> {
     let predictions: Vec<String> = items.iter().map(|i| i.2.clone()).collect();
     let references: Vec<Vec<String>> = items.iter().map(|i| i.3.clone()).collect();
-    let scoring = score_captions(&predictions, &references, java)?;
+    let scoring = score_captions(&predictions, &references, java, fense)?;
     summary.clips = items.len();
     summary.metrics = scoring.corpus;
     summary.items = caption_items(items.iter().map(|i| i.0.clone()), &scoring);
@@ -283,7 +288,13 @@ pub fn caption_samples(
         bootstrap: None,
         items: vec![],
     };
-    score_unscored(items, opts.java.as_ref(), &opts.bootstrap, summary)
+    score_unscored(
+        items,
+        opts.java.as_ref(),
+        opts.fense.as_ref(),
+        &opts.bootstrap,
+        summary,
+    )
 }
 
 /// Display names of the caption metrics.

@@ -12,9 +12,9 @@ use plotters::prelude::*;
 use crate::error::{Error, Result};
 use crate::report::Report;
 
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
-const COLORS: [(u8, u8, u8); 10] = [
+pub(crate) const COLORS: [(u8, u8, u8); 10] = [
     (31, 119, 180),
     (255, 127, 14),
     (44, 160, 44),
@@ -63,7 +63,7 @@ fn y_range(report: &Report) -> (f64, f64) {
 
 /// Runs `draw` on a temporary PNG beside `path` (with the font registered), then renames it
 /// into place ([`data::fsutil::write_with`]); nothing is left behind on failure.
-fn write_png(
+pub(crate) fn write_png(
     path: &Path,
     draw: impl FnOnce(&Path) -> std::result::Result<(), String>,
 ) -> Result<()> {
@@ -168,7 +168,7 @@ pub fn plot_deltas(path: &Path, report: &Report, title: &str) -> Result<()> {
 }
 
 /// Axis range covering `values` (non-degenerate), with a 5% margin when `pad`.
-fn padded_range(values: impl Iterator<Item = f64>, pad: bool) -> (f64, f64) {
+pub(crate) fn padded_range(values: impl Iterator<Item = f64>, pad: bool) -> (f64, f64) {
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     });

@@ -28,6 +28,10 @@ pub enum Error {
     #[error("{}: {reason}", path.display())]
     File { path: PathBuf, reason: String },
 
+    /// FENSE's models are there but could not be used.
+    #[error("FENSE: {0}")]
+    Fense(#[from] fense::Error),
+
     /// One sample failed (its audio, its prompt, the model on it).
     #[error("{location} (id {id}): {source}")]
     Sample {

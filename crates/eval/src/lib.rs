@@ -20,13 +20,16 @@
 //!   generate-then-map), per-class results and teacher files ([`choice::choice_manifest`],
 //!   [`choice::write_choice_outputs`], [`choice::teacher_file`]); [`difficulty`]: which
 //!   classes the student finds hard (our difficulty model) and its rank correlation with
-//!   the test error.
+//!   the test error; [`choice_report`]: the per-class report of a distillation (student
+//!   before and after, teacher, humans; hard and easy classes; the ears-vs-eyes gap
+//!   correlation) as Markdown, JSON and PNG.
 //! * [`result`]: the combined per-model result JSON ([`result::EvalResult`], schema in its
 //!   module docs) that [`report`] turns into the forgetting table and chart.
 
 pub mod caption;
 pub mod chart;
 pub mod choice;
+pub mod choice_report;
 pub mod classify;
 pub mod classify_report;
 pub mod common;

@@ -7,6 +7,8 @@
 //! - `choice`: multiple-choice recognition under an input condition (audio, visual, both),
 //!   per-class results, optionally a teacher file for distillation;
 //! - `difficulty`: which classes of a multiple-choice task the student finds hard;
+//! - `choice-report`: per-class accuracy of a distillation (student before and after,
+//!   teacher, humans), hard vs easy classes, the ears-vs-eyes gap correlation;
 //! - `report`: the forgetting report of finetuned models against the base;
 //! - `convert` (hidden, for existing scripts): VocalSound / IEMOCAP / NSynth / GTZAN layouts
 //!   → classification manifests; the documented command is `trainer convert <dataset>`.
@@ -48,6 +50,8 @@ enum Cmd {
     Choice(choice_cli::ChoiceArgs),
     /// Rank a multiple-choice task's classes by predicted difficulty for the student.
     Difficulty(choice_cli::DifficultyArgs),
+    /// Per-class report of a distillation: student before/after, teacher, humans; hard vs easy.
+    ChoiceReport(choice_cli::ChoiceReportArgs),
     /// Table, JSON and chart of finetuned models against the base.
     Report(cli::ReportArgs),
     /// Convert a classification dataset's layout into a manifest (kept for existing
@@ -66,6 +70,7 @@ fn main() -> Result<()> {
         Cmd::Classify(a) => cli::classify::run_classify(a),
         Cmd::Choice(a) => choice_cli::run_choice(a),
         Cmd::Difficulty(a) => choice_cli::run_difficulty(a),
+        Cmd::ChoiceReport(a) => choice_cli::run_choice_report(a),
         Cmd::Report(a) => cli::run_report(a),
         Cmd::Convert(a) => cli::classify::run_convert(a),
     }

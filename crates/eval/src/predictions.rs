@@ -60,6 +60,8 @@ pub struct ScoreOptions {
     pub on_unmatched: OnBad,
     /// METEOR / SPICE; `None` switches them off.
     pub java: Option<JavaConfig>,
+    /// FENSE / SPIDEr-FL's models; `None` switches them off.
+    pub fense: Option<crate::score::FenseConfig>,
     /// Confidence intervals of the metrics (`resamples = 0`: none).
     pub bootstrap: BootstrapOptions,
 }
@@ -157,7 +159,13 @@ pub fn score_files(
         bootstrap: None,
         items: vec![],
     };
-    score_unscored(items, opts.java.as_ref(), &opts.bootstrap, summary)
+    score_unscored(
+        items,
+        opts.java.as_ref(),
+        opts.fense.as_ref(),
+        &opts.bootstrap,
+        summary,
+    )
 }
 
 fn check_refs(refs: &[String], path: &Path, line: usize) -> Result<()> {

@@ -1,7 +1,9 @@
 //! Caption scoring: BLEU-1..4, ROUGE-L and CIDEr-D natively (the `metrics` crate, equal to
-//! pycocoevalcap), METEOR and SPICE through Java when available ([`crate::java`]), and SPIDEr
-//! = (CIDEr-D + SPICE) / 2 when both exist. A metric that could not be computed is `null` with
-//! its reason in `not_computed`; no value is ever estimated.
+//! pycocoevalcap), METEOR and SPICE through Java when available ([`crate::java`]), SPIDEr
+//! = (CIDEr-D + SPICE) / 2 when both exist, and FENSE and SPIDEr-FL (the `fense` crate, equal
+//! to aac-metrics) when their two models are found ([`FenseConfig`]). As in
+//! `aac_metrics.evaluate`, FENSE reads the PTB-tokenised captions. A metric that could not be
+//! computed is `null` with its reason in `not_computed`; no value is ever estimated.
 //!
 //! Confidence intervals ([`caption_intervals`], [`CaptionStats`]): a percentile
 //! bootstrap over clips ([`metrics::bootstrap`]) from each clip's [`CaptionItem`]; every
@@ -19,9 +21,53 @@ use crate::error::Result;
 use crate::java::{meteor::meteor, spice::spice, JavaConfig};
 
 /// Metric names in report order.
-pub const CAPTION_METRICS: [&str; 9] = [
-    "bleu_1", "bleu_2", "bleu_3", "bleu_4", "meteor", "rouge_l", "cider_d", "spice", "spider",
+pub const CAPTION_METRICS: [&str; 11] = [
+    "bleu_1",
+    "bleu_2",
+    "bleu_3",
+    "bleu_4",
+    "meteor",
+    "rouge_l",
+    "cider_d",
+    "spice",
+    "spider",
+    "fense",
+    "spider_fl",
 ];
+
+/// Where FENSE's models (the sentence-BERT and the fluency-error detector) are looked for:
+/// `dir` laid out as [`fense::FenseModels::in_dir`], else the caches aac-metrics itself fills
+/// (the Hugging Face hub cache, `FENSE_DATA` / torch hub's `fense_data`); offline, no download.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FenseConfig {
+    pub dir: Option<std::path::PathBuf>,
+}
+
+impl FenseConfig {
+    /// The models on the CPU, or why they are not there (`Ok(Err(reason))`). Models that
+    /// are there but unusable are an error.
+    pub fn load(&self) -> Result<std::result::Result<fense::Fense, String>> {
+        let absent = |e: fense::Error| -> Result<std::result::Result<fense::Fense, String>> {
+            if e.is_not_available() {
+                Ok(Err(e.to_string()))
+            } else {
+                Err(e.into())
+            }
+        };
+        let models = match fense::FenseModels::locate(self.dir.as_deref()) {
+            Ok(m) => m,
+            Err(e) => return absent(e),
+        };
+        match fense::Fense::load(
+            &models,
+            &candle_core::Device::Cpu,
+            fense::FenseOptions::default(),
+        ) {
+            Ok(f) => Ok(Ok(f)),
+            Err(e) => absent(e),
+        }
+    }
+}
 
 /// One set of caption metrics (corpus-level, or one clip's). `None`: not computed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -36,6 +82,12 @@ pub struct CaptionMetrics {
     pub cider_d: Option<f64>,
     pub spice: Option<f64>,
     pub spider: Option<f64>,
+    /// FENSE (aac-metrics): sentence-BERT similarity, penalised for fluency errors.
+    #[serde(default)]
+    pub fense: Option<f64>,
+    /// SPIDEr with FENSE's fluency penalty (DCASE's ranking metric).
+    #[serde(default)]
+    pub spider_fl: Option<f64>,
 }
 
 impl CaptionMetrics {
@@ -51,6 +103,8 @@ impl CaptionMetrics {
             "cider_d" => self.cider_d,
             "spice" => self.spice,
             "spider" => self.spider,
+            "fense" => self.fense,
+            "spider_fl" => self.spider_fl,
             _ => None,
         }
     }
@@ -85,11 +139,13 @@ pub struct CaptionScoring {
 
 /// Scores raw `predictions` against raw `references` (one non-empty list each). `java`:
 /// `None` switches METEOR and SPICE off (reported as such); otherwise they run when the
-/// configuration (or the environment) provides Java and the jars.
+/// configuration (or the environment) provides Java and the jars. `fense`: likewise for FENSE
+/// and SPIDEr-FL and their models.
 pub fn score_captions(
     predictions: &[String],
     references: &[Vec<String>],
     java: Option<&JavaConfig>,
+    fense: Option<&FenseConfig>,
 ) -> Result<CaptionScoring> {
     let (hyps, refs) = metrics::tokenize_corpus(predictions, references);
     let native = metrics::score_tokenized(&hyps, &refs)?;
@@ -143,6 +199,40 @@ pub fn score_captions(
     if corpus.spider.is_none() {
         not_computed.insert("spider".into(), "needs SPICE".into());
     }
+    let loaded = match fense {
+        None => Err("FENSE switched off".to_string()),
+        Some(cfg) => cfg.load()?,
+    };
+    match loaded {
+        Err(reason) => {
+            not_computed.insert("fense".into(), reason.clone());
+            not_computed.insert("spider_fl".into(), reason);
+        }
+        Ok(f) => {
+            let s = f.score(&hyps, &refs)?;
+            corpus.fense = Some(s.fense);
+            for (p, v) in per_clip.iter_mut().zip(&s.sentences) {
+                p.fense = Some(v.fense);
+            }
+            // SPIDEr-FL: each clip's SPIDEr with the same fluency penalty as FENSE.
+            let spider: Option<Vec<f64>> = per_clip.iter().map(|p| p.spider).collect();
+            match spider {
+                Some(sp) => {
+                    let probs: Vec<fense::FluencyProbs> =
+                        s.sentences.iter().map(|x| x.fluency.clone()).collect();
+                    let opts = fense::FenseOptions::default();
+                    let fl = fense::spider_fl(&sp, &probs, opts.error_threshold, opts.penalty)?;
+                    corpus.spider_fl = Some(fl.spider_fl);
+                    for (p, v) in per_clip.iter_mut().zip(fl.sentences) {
+                        p.spider_fl = Some(v);
+                    }
+                }
+                None => {
+                    not_computed.insert("spider_fl".into(), "needs SPIDEr (SPICE)".into());
+                }
+            }
+        }
+    }
     Ok(CaptionScoring {
         corpus,
         per_clip,
@@ -193,7 +283,7 @@ pub fn resampling(metric: &str) -> Resampling {
         "bleu_3" => Resampling::Bleu(3),
         "bleu_4" => Resampling::Bleu(4),
         "cider_d" => Resampling::CiderD,
-        "rouge_l" | "spice" => Resampling::Mean,
+        "rouge_l" | "spice" | "fense" | "spider_fl" => Resampling::Mean,
         "spider" => Resampling::Spider,
         "meteor" => Resampling::Not(
             "corpus METEOR is Java METEOR's aggregate of pooled statistics, not a mean over \
@@ -393,6 +483,7 @@ mod tests {
             &["a dog barks".into(), "".into()],
             &[vec!["a dog barks loudly".into()], vec!["rain falls".into()]],
             None,
+            None,
         )
         .unwrap();
         assert!(s.corpus.cider_d.is_some() && s.corpus.bleu_4.is_some());
@@ -429,7 +520,7 @@ mod tests {
             vec!["a bell rings twice".into(), "bells ring".into()],
             vec!["birds chirp".into(), "birds sing in trees".into()],
         ];
-        let mut scoring = score_captions(&preds, &refs, None).unwrap();
+        let mut scoring = score_captions(&preds, &refs, None, None).unwrap();
         // A stand-in SPICE per clip (as the Java runner would give), so SPIDEr exists.
         for (k, p) in scoring.per_clip.iter_mut().enumerate() {
             p.spice = Some(0.1 * k as f64);

@@ -52,6 +52,8 @@ pub struct CaptionArgs {
     #[command(flatten)]
     java: JavaArgs,
     #[command(flatten)]
+    fense: super::common::FenseArgs,
+    #[command(flatten)]
     result: ResultArgs,
     /// The captioning set's name in the result file (default: the manifest's file stem).
     #[arg(long)]
@@ -79,6 +81,8 @@ pub struct ScoreArgs {
     on_unmatched: OnBad,
     #[command(flatten)]
     java: JavaArgs,
+    #[command(flatten)]
+    fense: super::common::FenseArgs,
     #[command(flatten)]
     result: ResultArgs,
     /// The captioning set's name in the result file (default: the predictions' file stem).
@@ -151,6 +155,7 @@ pub fn run_caption(a: CaptionArgs) -> Result<()> {
         on_bad: a.on_bad,
         on_empty: a.on_empty,
         java: a.java.config(),
+        fense: a.fense.config(),
         model_id: Some(id),
         progress: Progress { every: 50 },
         bootstrap,
@@ -176,6 +181,7 @@ pub fn run_score(a: ScoreArgs) -> Result<()> {
         on_empty: a.on_empty,
         on_unmatched: a.on_unmatched,
         java: a.java.config(),
+        fense: a.fense.config(),
         bootstrap: a.bootstrap.options()?,
     };
     let report = score_files(&a.predictions, a.references.as_deref(), &opts)?;

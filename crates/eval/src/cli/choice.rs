@@ -1,5 +1,6 @@
 //! `eval choice` (multiple-choice recognition of a manifest under one input condition; an
-//! optional teacher file) and `eval difficulty` (which classes the student finds hard).
+//! optional teacher file), `eval difficulty` (which classes the student finds hard) and
+//! `eval choice-report` (the per-class report of a distillation).
 //! Declared by `main.rs`; the shared arguments are `cli::common`'s.
 
 use std::path::{Path, PathBuf};
@@ -11,6 +12,10 @@ use data::manifest::OnBad;
 use eval::choice::{
     choice_items, choice_markdown, read_items, read_predictions, read_summary, teacher_file,
     write_choice_outputs, ChoiceOptions, Scoring,
+};
+use eval::choice_report::{
+    build_per_class_report, per_class_markdown, write_per_class_report, DifficultyInput, Humans,
+    ReportInputs, SummaryFile,
 };
 use eval::difficulty::{difficulty, difficulty_markdown, quality, DifficultyModel, Run};
 use eval::Progress;
@@ -208,6 +213,76 @@ pub fn run_difficulty(a: DifficultyArgs) -> Result<()> {
             None => println!("spearman undefined over {} classes (no spread)", q.classes),
         }
     }
+    eprintln!("wrote {}", a.out.display());
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct ChoiceReportArgs {
+    /// The student before distillation (`eval choice`'s summary.json).
+    #[arg(long)]
+    student_before: PathBuf,
+    /// The student after distillation: the same task, condition, classes and items.
+    #[arg(long)]
+    student_after: PathBuf,
+    /// The teacher on the same items, in its own condition (summary.json).
+    #[arg(long)]
+    teacher: Option<PathBuf>,
+    /// The difficulty file (`eval difficulty`): its selected classes are the hard group.
+    #[arg(long)]
+    difficulty: Option<PathBuf>,
+    /// Human responses, CSV: `class,condition,correct,total` or
+    /// `item_id,class,condition,answer_class` (condition: audio, visual or both).
+    #[arg(long)]
+    humans: Option<PathBuf>,
+    /// A further column, NAME=path/summary.json (repeatable; e.g. the label-only baseline).
+    #[arg(long = "run", value_name = "NAME=SUMMARY", value_parser = named_run)]
+    runs: Vec<(String, PathBuf)>,
+    /// The ears-vs-eyes comparison's audio-condition run (with --visual-model).
+    #[arg(long, requires = "visual_model")]
+    audio_model: Option<PathBuf>,
+    /// The ears-vs-eyes comparison's visual-condition run (with --audio-model).
+    #[arg(long, requires = "audio_model")]
+    visual_model: Option<PathBuf>,
+    /// Output directory: report.md, report.json, report.png.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// `NAME=path` of `--run`.
+fn named_run(s: &str) -> std::result::Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, path)) if !name.trim().is_empty() && !path.is_empty() => {
+            Ok((name.trim().to_string(), PathBuf::from(path)))
+        }
+        _ => Err(format!("`{s}`: expected NAME=path/summary.json")),
+    }
+}
+
+pub fn run_choice_report(a: ChoiceReportArgs) -> Result<()> {
+    let summary = |p: &PathBuf| SummaryFile::read(p);
+    let optional = |p: &Option<PathBuf>| p.as_ref().map(summary).transpose();
+    let inputs = ReportInputs {
+        before: summary(&a.student_before)?,
+        after: summary(&a.student_after)?,
+        teacher: optional(&a.teacher)?,
+        difficulty: a
+            .difficulty
+            .as_deref()
+            .map(DifficultyInput::read)
+            .transpose()?,
+        humans: a.humans.as_deref().map(Humans::read).transpose()?,
+        runs: a
+            .runs
+            .iter()
+            .map(|(n, p)| Ok((n.clone(), summary(p)?)))
+            .collect::<eval::Result<Vec<_>>>()?,
+        audio_model: optional(&a.audio_model)?,
+        visual_model: optional(&a.visual_model)?,
+    };
+    let report = build_per_class_report(&inputs)?;
+    write_per_class_report(&a.out, &report)?;
+    print!("{}", per_class_markdown(&report));
     eprintln!("wrote {}", a.out.display());
     Ok(())
 }

@@ -78,6 +78,27 @@ impl VideoArgs {
     }
 }
 
+/// Where FENSE's models come from (else the caches aac-metrics fills: the Hugging Face hub
+/// cache, `FENSE_DATA`); offline, nothing is downloaded.
+#[derive(clap::Args)]
+pub struct FenseArgs {
+    /// A directory holding `paraphrase-TinyBERT-L6-v2/`, `echecker_clotho_audiocaps_base.ckpt`
+    /// and `bert-base-uncased/` (config + tokenizer).
+    #[arg(long)]
+    pub fense_dir: Option<PathBuf>,
+    /// Do not compute FENSE or SPIDEr-FL (reported as switched off).
+    #[arg(long)]
+    pub no_fense: bool,
+}
+
+impl FenseArgs {
+    pub fn config(&self) -> Option<eval::score::FenseConfig> {
+        (!self.no_fense).then(|| eval::score::FenseConfig {
+            dir: self.fense_dir.clone(),
+        })
+    }
+}
+
 /// Where METEOR and SPICE come from (else the environment: JAVA, JAVA_HOME, AAC_METEOR_JAR,
 /// AAC_SPICE_JAR, AAC_SPICE_CACHE).
 #[derive(clap::Args)]
