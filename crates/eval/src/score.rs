@@ -219,7 +219,7 @@ pub fn score_captions(
             match spider {
                 Some(sp) => {
                     let probs: Vec<fense::FluencyProbs> =
-                        s.sentences.iter().map(|x| x.fluency.clone()).collect();
+                        s.sentences.iter().map(|x| x.fluency).collect();
                     let opts = fense::FenseOptions::default();
                     let fl = fense::spider_fl(&sp, &probs, opts.error_threshold, opts.penalty)?;
                     corpus.spider_fl = Some(fl.spider_fl);
