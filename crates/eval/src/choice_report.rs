@@ -49,8 +49,8 @@
 //!   ears-vs-eyes table and its correlations, and notes.
 //! * `report.json`: the [`PerClassReport`], the same numbers as fractions (not ×100); a value
 //!   that does not exist is `null`.
-//! * `report.png`: horizontal bars of each class's change after − before (×100), the
-//!   predicted-hard classes in red and labelled `[hard]`; and, when there is an ears-vs-eyes
+//! * `report.png`: horizontal bars of each class's change after − before (×100, the value
+//!   written at the bar's end), the predicted-hard classes in red and labelled `[hard]`; and, when there is an ears-vs-eyes
 //!   comparison with at least one class having both gaps, beside it a scatter of the human
 //!   gap (x) against the models' gap (y), hard classes in red, with the correlations (or why
 //!   they were not computed) above it.
@@ -73,6 +73,7 @@ use std::path::{Path, PathBuf};
 use data::choice::{Condition, DifficultyFile};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::{Deserialize, Serialize};
 
 use crate::chart::{padded_range, write_png, COLORS, FONT};
@@ -344,21 +345,22 @@ impl Humans {
                         return Err(line_err(no, "empty `item_id`".into()));
                     }
                     let answer = &f[cols[3]];
-                    (usize::from(!answer.is_empty() && key(answer) == key(class)), 1)
+                    (
+                        usize::from(!answer.is_empty() && key(answer) == key(class)),
+                        1,
+                    )
                 }
             };
-            let slot = *index
-                .entry((key(class), condition))
-                .or_insert_with(|| {
-                    counts.push(HumanCount {
-                        class: class.clone(),
-                        condition,
-                        correct: 0,
-                        total: 0,
-                        line: no,
-                    });
-                    counts.len() - 1
+            let slot = *index.entry((key(class), condition)).or_insert_with(|| {
+                counts.push(HumanCount {
+                    class: class.clone(),
+                    condition,
+                    correct: 0,
+                    total: 0,
+                    line: no,
                 });
+                counts.len() - 1
+            });
             counts[slot].correct += correct;
             counts[slot].total += total;
         }
@@ -592,9 +594,11 @@ pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
 
 /// Whether a series takes more than one value (beyond rounding).
 fn has_spread(x: &[f64]) -> bool {
-    let (lo, hi) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(*v), hi.max(*v))
-    });
+    let (lo, hi) = x
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
+        });
     hi - lo > 1e-12
 }
 
@@ -662,7 +666,9 @@ fn differences(a: &ChoiceSummary, b: &ChoiceSummary, condition: bool) -> Vec<Str
         if oa.is_empty() && ob.is_empty() {
             out.push("the same classes in another order".into());
         } else {
-            out.push(format!("classes only in the first: {oa:?}; only in the second: {ob:?}"));
+            out.push(format!(
+                "classes only in the first: {oa:?}; only in the second: {ob:?}"
+            ));
         }
     }
     out
@@ -907,31 +913,29 @@ pub fn build_per_class_report(inp: &ReportInputs) -> Result<PerClassReport> {
     let mut notes = Vec::new();
     let pair = match (&inp.audio_model, &inp.visual_model, &inp.teacher) {
         (Some(am), Some(vm), _) => Some((am, vm)),
-        (None, None, Some(t)) if inp.humans.is_some() => {
-            match (s.condition, t.summary.condition) {
-                (Condition::Audio, Condition::Visual) => {
-                    notes.push(format!(
-                        "The ears-vs-eyes gap compares the student before distillation ({}, \
+        (None, None, Some(t)) if inp.humans.is_some() => match (s.condition, t.summary.condition) {
+            (Condition::Audio, Condition::Visual) => {
+                notes.push(format!(
+                    "The ears-vs-eyes gap compares the student before distillation ({}, \
                          audio) with the teacher ({}, visual); --audio-model and \
                          --visual-model choose other runs.",
-                        b.name(),
-                        t.name()
-                    ));
-                    Some((b, t))
-                }
-                (Condition::Visual, Condition::Audio) => {
-                    notes.push(format!(
-                        "The ears-vs-eyes gap compares the teacher ({}, audio) with the student \
+                    b.name(),
+                    t.name()
+                ));
+                Some((b, t))
+            }
+            (Condition::Visual, Condition::Audio) => {
+                notes.push(format!(
+                    "The ears-vs-eyes gap compares the teacher ({}, audio) with the student \
                          before distillation ({}, visual); --audio-model and --visual-model \
                          choose other runs.",
-                        t.name(),
-                        b.name()
-                    ));
-                    Some((t, b))
-                }
-                _ => None,
+                    t.name(),
+                    b.name()
+                ));
+                Some((t, b))
             }
-        }
+            _ => None,
+        },
         _ => None,
     };
     if pair.is_none() && inp.humans.is_some() {
@@ -1153,9 +1157,7 @@ pub fn per_class_markdown(r: &PerClassReport) -> String {
         md.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     if let Some(gap) = &r.gap {
-        md.push_str(
-            "\n## Ears vs eyes: per-class gap (audio − visual accuracy, ×100)\n\n",
-        );
+        md.push_str("\n## Ears vs eyes: per-class gap (audio − visual accuracy, ×100)\n\n");
         md.push_str(&format!(
             "- Audio model: {}\n- Visual model: {}\n\n",
             describe(&gap.audio_model),
@@ -1211,8 +1213,14 @@ fn group_color(g: Option<Group>) -> RGBColor {
 /// Horizontal bars of each class's change after − before (×100), first class on top.
 fn draw_changes(area: &Area, r: &PerClassReport) -> std::result::Result<(), String> {
     let n = r.rows.len().max(1);
-    let changes = r.rows.iter().filter_map(|c| c.values.change).map(|d| 100.0 * d);
+    let changes = r
+        .rows
+        .iter()
+        .filter_map(|c| c.values.change)
+        .map(|d| 100.0 * d);
     let (x0, x1) = padded_range(changes.chain([0.0]), true);
+    // Room for the values written at the bars' ends.
+    let (x0, x1) = (x0 - 0.1 * (x1 - x0), x1 + 0.1 * (x1 - x0));
     let labels: Vec<String> = r
         .rows
         .iter()
@@ -1244,10 +1252,7 @@ fn draw_changes(area: &Area, r: &PerClassReport) -> std::result::Result<(), Stri
         if (y - i).abs() > 1e-6 || i < 0.0 || i as usize >= n {
             return String::new();
         }
-        labels
-            .get(n - 1 - i as usize)
-            .cloned()
-            .unwrap_or_default()
+        labels.get(n - 1 - i as usize).cloned().unwrap_or_default()
     };
     chart
         .configure_mesh()
@@ -1290,6 +1295,21 @@ fn draw_changes(area: &Area, r: &PerClassReport) -> std::result::Result<(), Stri
         if bars.is_empty() {
             continue;
         }
+        let values: Vec<Text<(f64, f64), String>> = r
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.group == g)
+            .filter_map(|(i, c)| {
+                let d = 100.0 * c.values.change?;
+                let style = TextStyle::from((FONT, 13).into_font()).pos(Pos::new(
+                    if d < 0.0 { HPos::Right } else { HPos::Left },
+                    VPos::Center,
+                ));
+                Some(Text::new(format!(" {d:+.1} "), (d, y_of(i)), style))
+            })
+            .collect();
+        chart.draw_series(values).map_err(err)?;
         let series = chart.draw_series(bars).map_err(err)?;
         if g.is_some() {
             legend = true;
@@ -1314,6 +1334,7 @@ fn draw_changes(area: &Area, r: &PerClassReport) -> std::result::Result<(), Stri
 /// The scatter of the human gap (x) against the models' gap (y), ×100, each point named.
 fn draw_gap(area: &Area, gap: &GapComparison) -> std::result::Result<(), String> {
     let area = area
+        .margin(10, 0, 0, 0)
         .titled("Ears vs eyes: audio - visual accuracy (x100)", (FONT, 22))
         .map_err(err)?;
     let (head, body) = area.split_vertically(36);
@@ -1329,6 +1350,8 @@ fn draw_gap(area: &Area, gap: &GapComparison) -> std::result::Result<(), String>
         .filter_map(|c| Some((100.0 * c.human_gap?, 100.0 * c.model_gap?, c)))
         .collect();
     let (x0, x1) = padded_range(points.iter().map(|p| p.0).chain([0.0]), true);
+    // Room on the right for the names of the rightmost points.
+    let x1 = x1 + 0.25 * (x1 - x0);
     let (y0, y1) = padded_range(points.iter().map(|p| p.1).chain([0.0]), true);
     let mut chart = ChartBuilder::on(&body)
         .margin(20)
@@ -1364,10 +1387,11 @@ fn draw_gap(area: &Area, gap: &GapComparison) -> std::result::Result<(), String>
 
 /// Draws `report.png` ([module docs](self)).
 pub fn plot_per_class(path: &Path, r: &PerClassReport) -> Result<()> {
-    let scatter = r
-        .gap
-        .as_ref()
-        .filter(|g| g.classes.iter().any(|c| c.human_gap.is_some() && c.model_gap.is_some()));
+    let scatter = r.gap.as_ref().filter(|g| {
+        g.classes
+            .iter()
+            .any(|c| c.human_gap.is_some() && c.model_gap.is_some())
+    });
     let bars_h = (r.rows.len() as u32 * 30 + 160).max(480);
     let (left_w, right_w) = (1000u32, if scatter.is_some() { 800 } else { 0 });
     let height = if scatter.is_some() {

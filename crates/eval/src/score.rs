@@ -493,7 +493,7 @@ mod tests {
         assert_eq!(s.per_clip[1].rouge_l, Some(0.0));
         assert_eq!(
             s.not_computed.keys().collect::<Vec<_>>(),
-            vec!["meteor", "spice", "spider"]
+            vec!["fense", "meteor", "spice", "spider", "spider_fl"]
         );
         for m in CAPTION_METRICS {
             assert_eq!(

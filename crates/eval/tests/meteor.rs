@@ -49,7 +49,7 @@ fn meteor_equals_pycocoevalcap() {
     }
 
     // Through the whole scorer: raw captions, our PTB tokenisation, then METEOR.
-    let s = score_captions(&f.predictions, &f.references, Some(&cfg)).unwrap();
+    let s = score_captions(&f.predictions, &f.references, Some(&cfg), None).unwrap();
     assert!(
         !s.not_computed.contains_key("meteor"),
         "{:?}",
@@ -67,7 +67,7 @@ fn without_a_jar_meteor_is_not_computed_with_the_reason() {
         meteor_jar: Some("/nonexistent/meteor-1.5.jar".into()),
         ..JavaConfig::default()
     };
-    let s = score_captions(&f.predictions, &f.references, Some(&cfg)).unwrap();
+    let s = score_captions(&f.predictions, &f.references, Some(&cfg), None).unwrap();
     assert_eq!(s.corpus.meteor, None);
     assert!(s.not_computed["meteor"].contains("/nonexistent/meteor-1.5.jar"));
     assert!(s.corpus.cider_d.is_some());

@@ -85,7 +85,9 @@ fn report_tabulates_deltas_against_the_base() {
         vec![
             "captioning/audiocaps/meteor",
             "captioning/audiocaps/spice",
-            "captioning/audiocaps/spider"
+            "captioning/audiocaps/spider",
+            "captioning/audiocaps/fense",
+            "captioning/audiocaps/spider_fl"
         ]
     );
     let rows = r["rows"].as_array().unwrap();
