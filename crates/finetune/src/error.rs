@@ -52,6 +52,29 @@ pub enum Error {
     #[error("the trainable tensor {tensor} received no gradient (an op without a backward on its path, or a weight nothing uses)")]
     NoGradient { tensor: String },
 
+    /// The data-parallel group cannot go on (a mismatched collective, a rank that could not
+    /// start or panicked, a bad option).
+    #[error("data parallel: {0}")]
+    Parallel(String),
+
+    /// Another rank of the data-parallel group failed (its own error is reported by
+    /// `parallel::run`); this rank stopped at its next collective.
+    #[error("rank {rank} of the data-parallel group stopped: {what}")]
+    PeerFailed { rank: usize, what: String },
+
+    /// A checkpoint trained with another number of ranks: the world size sets the global
+    /// batch and which rank reads which sample, so the run would not continue as it was.
+    #[error("{}: the checkpoint was trained with {saved} rank(s), this run has {now}; resume with --nproc {saved} (or start a new output.dir)", path.display())]
+    WorldSizeChanged {
+        path: PathBuf,
+        saved: usize,
+        now: usize,
+    },
+
+    /// A launch this build does not implement.
+    #[error("not implemented in this build: {0}")]
+    NotImplemented(String),
+
     /// The configuration selects nothing to train.
     #[error("nothing to train: {0}")]
     NothingToTrain(String),
@@ -100,11 +123,22 @@ impl Error {
         }
     }
 
+    /// Whether this error only reports another rank's failure (see `Error::PeerFailed`).
+    pub fn from_peer(&self) -> bool {
+        match self {
+            Error::AtStep { cause, .. } => cause.from_peer(),
+            Error::PeerFailed { .. } => true,
+            _ => false,
+        }
+    }
+
     /// Whether the last good state was saved before this error (a stopped run resumes).
     pub fn saved_state(&self) -> bool {
         match self {
             Error::AtStep { cause, .. } => cause.saved_state(),
             Error::LossNotFinite { .. } | Error::GradNormNotFinite { .. } => true,
+            // Rank 0 saves when a peer stops mid-step (no rank has applied that update).
+            Error::PeerFailed { .. } => true,
             _ => false,
         }
     }

@@ -10,7 +10,9 @@
 //! finish     export (PEFT adapter, merged model) ─▶ Outcome
 //! ```
 //!
-//! Cross-modal distillation ([`distill`]) plugs into the step's extra-loss seam.
+//! Cross-modal distillation ([`distill`]) plugs into the step's extra-loss seam; data
+//! parallelism ([`parallel`]: ranks behind a `Communicator`, in this build threads of one
+//! process) into its all-reduce seam.
 //!
 //! Depends only on `model`, `data` and `processor` (plus `audio`'s policy enum and `rng`);
 //! what runs around training (generating a world, evaluating, charts, data preparation
@@ -23,6 +25,7 @@ mod error;
 pub mod export;
 pub mod loss;
 pub mod optim;
+pub mod parallel;
 pub mod params;
 pub mod recipe;
 pub mod report;

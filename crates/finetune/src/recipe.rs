@@ -28,6 +28,7 @@ use crate::config::{Config, Resume};
 use crate::distill::{check_resume, run_teacher, Distill, Plan, BASE_TEACHER};
 use crate::error::{Error, Result};
 use crate::optim::{AdamW, AdamWConfig};
+use crate::parallel::Communicator;
 use crate::params::{self, Trainable};
 use crate::report::{MetricsLog, Progress, ProgressMode, StepInfo};
 use crate::schedule::lr_at;
@@ -83,6 +84,8 @@ pub struct Session<'a> {
     pub skipped: Vec<String>,
     /// `[distill]`: the teacher's signals and the term (None without distillation).
     pub distill: Option<Distillation>,
+    /// The data-parallel group this session is a rank of (None: one device).
+    pub comm: Option<&'a dyn Communicator>,
 }
 
 impl Session<'_> {
@@ -99,30 +102,55 @@ impl Session<'_> {
     fn samples(&self) -> usize {
         self.train_sets.iter().map(|t| t.samples.len()).sum()
     }
+
+    /// Whether this session writes (checkpoints, metrics, exports): rank 0 or the only one.
+    pub fn lead(&self) -> bool {
+        self.comm.is_none_or(|c| c.rank() == 0)
+    }
+
+    /// The number of data-parallel ranks.
+    pub fn world(&self) -> usize {
+        self.comm.map_or(1, |c| c.world_size())
+    }
 }
 
 /// Prepares a run: the run directory (stale temporaries removed, the config copied), the
 /// model with its trainable tensors, the optimizer, the data, and — when the directory holds
 /// a checkpoint and `output.resume = "auto"` — the state it was saved in.
 pub fn setup(cfg: &Config) -> Result<Session<'_>> {
+    setup_in(cfg, None)
+}
+
+/// [`setup`] for one rank of a data-parallel group: rank 0 prepares the run directory and
+/// chooses the checkpoint; every rank resumes from it.
+pub(crate) fn setup_in<'a>(
+    cfg: &'a Config,
+    comm: Option<&'a dyn Communicator>,
+) -> Result<Session<'a>> {
     let run_dir = cfg.output.dir.clone();
-    std::fs::create_dir_all(&run_dir).map_err(Error::io("creating", &run_dir))?;
-    data::fsutil::remove_stale_temps(&run_dir)?;
-    let existing = crate::store::latest_checkpoint(&run_dir)?;
-    let resume_from = match (&cfg.output.resume, existing) {
-        (Resume::Auto, Some(dir)) => Some(dir),
-        (Resume::Never, Some(dir)) => {
-            return Err(Error::checkpoint(
-                &run_dir,
-                format!(
-                    "already has checkpoints ({}); use output.resume = \"auto\" to continue or another output.dir",
-                    dir.display()
-                ),
-            ))
-        }
-        (_, None) => None,
-    };
-    data::fsutil::write_atomic(&run_dir.join("config.toml"), cfg.to_toml().as_bytes())?;
+    let mut resume_from = None;
+    if comm.is_none_or(|c| c.rank() == 0) {
+        std::fs::create_dir_all(&run_dir).map_err(Error::io("creating", &run_dir))?;
+        data::fsutil::remove_stale_temps(&run_dir)?;
+        let existing = crate::store::latest_checkpoint(&run_dir)?;
+        resume_from = match (&cfg.output.resume, existing) {
+            (Resume::Auto, Some(dir)) => Some(dir),
+            (Resume::Never, Some(dir)) => {
+                return Err(Error::checkpoint(
+                    &run_dir,
+                    format!(
+                        "already has checkpoints ({}); use output.resume = \"auto\" to continue or another output.dir",
+                        dir.display()
+                    ),
+                ))
+            }
+            (_, None) => None,
+        };
+        data::fsutil::write_atomic(&run_dir.join("config.toml"), cfg.to_toml().as_bytes())?;
+    }
+    if let Some(c) = comm {
+        resume_from = crate::parallel::agree_on_checkpoint(c, &run_dir, resume_from)?;
+    }
 
     let device = cfg.model.device.open()?;
     let files = model::checkpoint::resolve(&cfg.model.source)?;
@@ -261,9 +289,11 @@ pub fn setup(cfg: &Config) -> Result<Session<'_>> {
         last_checkpoint: None,
         skipped,
         distill,
+        comm,
     };
     if let Some(dir) = resume_from {
         let st = state::load(&dir, cfg, &s.tr, &mut s.opt)?;
+        crate::parallel::check_world_size(&dir, st.world_size, s.world())?;
         check_resume(
             st.distill.as_deref(),
             s.distill.as_ref().map(|d| &d.plan),
@@ -272,8 +302,10 @@ pub fn setup(cfg: &Config) -> Result<Session<'_>> {
         s.mixture = MixtureSampler::restore(&sources, st.mixture.clone())
             .map_err(|e| Error::checkpoint(&dir, format!("data position: {e}")))?;
         s.step = st.step;
-        s.log.truncate_after(s.step)?;
-        eprintln!("resumed from {} at step {}", dir.display(), s.step);
+        if s.lead() {
+            s.log.truncate_after(s.step)?;
+            eprintln!("resumed from {} at step {}", dir.display(), s.step);
+        }
         s.last_checkpoint = Some(dir);
     }
     Ok(s)
@@ -375,11 +407,24 @@ pub fn run_with(
     cfg: &Config,
     stop: &AtomicBool,
     until: Option<u64>,
-    mut seams: Seams,
+    seams: Seams,
 ) -> Result<Outcome> {
-    let mut s = setup(cfg)?;
+    run_in(cfg, stop, until, seams, None)
+}
+
+/// [`run_with`] as one rank of a data-parallel group (`comm`; see [`crate::parallel`]).
+pub(crate) fn run_in(
+    cfg: &Config,
+    stop: &AtomicBool,
+    until: Option<u64>,
+    mut seams: Seams,
+    comm: Option<&dyn Communicator>,
+) -> Result<Outcome> {
+    let mut s = setup_in(cfg, comm)?;
     let total = cfg.train.steps as u64;
-    let mode = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+    let mode = if !s.lead() {
+        ProgressMode::Hidden
+    } else if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         ProgressMode::Bar
     } else {
         ProgressMode::Plain {
@@ -391,7 +436,12 @@ pub fn run_with(
     let mut tokens_seen = 0usize;
     let mut interrupted = false;
     while s.step < total {
-        if stop.load(Ordering::Relaxed) || until.is_some_and(|u| s.step >= u) {
+        let mut stopping = stop.load(Ordering::Relaxed);
+        if let Some(c) = s.comm {
+            // Every rank stops before the same step.
+            stopping = c.all_reduce_usize(usize::from(stopping))? > 0;
+        }
+        if stopping || until.is_some_and(|u| s.step >= u) {
             interrupted = true;
             break;
         }
@@ -429,7 +479,7 @@ pub fn run_with(
                 None => None,
             },
         };
-        let stats = match train_step(&s.tr, &mut s.opt, &micro, &set, &mut step_seams) {
+        let mut stats = match train_step(&s.tr, &mut s.opt, &micro, &set, &mut step_seams) {
             Ok(st) => st,
             Err(e) => {
                 if e.saved_state() {
@@ -438,17 +488,28 @@ pub fn run_with(
                 return Err(e.at_step(s.step + 1));
             }
         };
+        if let Some(c) = s.comm {
+            let tasks: Vec<String> = micro.iter().flatten().map(|e| e.task.clone()).collect();
+            let sizes: Vec<usize> = micro.iter().map(Vec::len).collect();
+            stats = crate::parallel::merge_stats(c, stats, &tasks, &sizes)
+                .map_err(|e| e.at_step(s.step + 1))?;
+        }
         s.step += 1;
         tokens_seen += stats.tokens;
         let tokens_per_s = tokens_seen as f64 / t0.elapsed().as_secs_f64().max(1e-9);
-        log_step(&mut s.log, s.step, &stats, step_start, tokens_per_s)?;
+        if s.lead() {
+            log_step(&mut s.log, s.step, &stats, step_start, tokens_per_s)?;
+        }
         progress.update(&StepInfo {
             step: s.step,
             loss: stats.loss,
             lr: stats.lr,
             tokens_per_s,
         });
-        if cfg.train.eval_every > 0 && s.step.is_multiple_of(cfg.train.eval_every as u64) {
+        if s.lead()
+            && cfg.train.eval_every > 0
+            && s.step.is_multiple_of(cfg.train.eval_every as u64)
+        {
             let v = validate(&s)?;
             s.log.append(&json!({"step": s.step, "valid_loss": v}))?;
         }
@@ -463,12 +524,37 @@ pub fn run_with(
 }
 
 /// Draws one step's micro-batches from the mixture and builds their examples; a bad sample
-/// is skipped (and counted) or fatal, per `train.on_bad_sample`.
+/// is skipped (and counted) or fatal, per `train.on_bad_sample`. A rank of a data-parallel
+/// group gets its share ([`crate::parallel`]).
 fn draw_batch(s: &mut Session) -> Result<Vec<Vec<Example>>> {
-    let (n_micro, per) = (s.cfg.train.grad_accum, s.cfg.train.micro_batch);
+    if let Some(c) = s.comm {
+        return crate::parallel::draw_step(s, c);
+    }
+    let n = s.cfg.train.grad_accum;
+    let micro = draw_micro(s, n, &|_| true, true)?;
+    micro.ok_or_else(|| Error::Data("a bad sample in a serial draw".into()))
+}
+
+/// Draws `n` micro-batches of `train.micro_batch` samples and returns those `keep` selects
+/// (by index). With `every`, every sample is built, a bad one replaced by the next draw (or
+/// fatal), as one device does; without, only the kept ones are built, the others' draws are
+/// passed over, and a bad sample returns `None` (the caller draws again with `every`).
+pub(crate) fn draw_micro(
+    s: &mut Session,
+    n: usize,
+    keep: &dyn Fn(usize) -> bool,
+    every: bool,
+) -> Result<Option<Vec<Vec<Example>>>> {
+    let per = s.cfg.train.micro_batch;
     let limit = 1000 + s.samples();
-    let mut micro = Vec::with_capacity(n_micro);
-    for _ in 0..n_micro {
+    let mut micro = Vec::with_capacity(n);
+    for g in 0..n {
+        if !every && !keep(g) {
+            for _ in 0..per {
+                s.mixture.next_draw();
+            }
+            continue;
+        }
         let mut mb = Vec::with_capacity(per);
         while mb.len() < per {
             let draw = s.mixture.next_draw();
@@ -493,8 +579,11 @@ fn draw_batch(s: &mut Session) -> Result<Vec<Vec<Example>>> {
                     }
                     mb.push(e);
                 }
+                Err(_) if !every => return Ok(None),
                 Err(e) if s.cfg.train.on_bad_sample == OnBad::Skip => {
-                    eprintln!("skipping: {e}");
+                    if s.lead() {
+                        eprintln!("skipping: {e}");
+                    }
                     s.skipped.push(e.to_string());
                     if s.skipped.len() > limit {
                         return Err(Error::Data(format!("too many bad samples; last: {e}")));
@@ -503,9 +592,11 @@ fn draw_batch(s: &mut Session) -> Result<Vec<Vec<Example>>> {
                 Err(e) => return Err(e),
             }
         }
-        micro.push(mb);
+        if keep(g) {
+            micro.push(mb);
+        }
     }
-    Ok(micro)
+    Ok(Some(micro))
 }
 
 /// One line of `metrics.jsonl` for a finished step.
@@ -568,9 +659,16 @@ fn validate(s: &Session) -> Result<BTreeMap<String, f64>> {
 // Save and finish
 
 /// Writes the checkpoint of the current step (atomically) and applies `output.keep_last`.
+/// Only rank 0 writes; another rank just notes the checkpoint's path.
 pub fn save(s: &mut Session) -> Result<PathBuf> {
+    if !s.lead() {
+        let dir = s.run_dir.join(crate::store::checkpoint_name(s.step));
+        s.last_checkpoint = Some(dir.clone());
+        return Ok(dir);
+    }
     let fingerprint = s.distill.as_ref().map(|d| d.plan.fingerprint.clone());
-    let st = RunState::new(s.cfg, s.step, s.mixture.state().clone(), fingerprint);
+    let mut st = RunState::new(s.cfg, s.step, s.mixture.state().clone(), fingerprint);
+    st.world_size = s.world();
     let dir = state::save(&s.run_dir, &st, &s.tr, &s.opt)?;
     crate::store::prune_checkpoints(&s.run_dir, s.cfg.output.keep_last)?;
     s.last_checkpoint = Some(dir.clone());
@@ -594,15 +692,17 @@ fn saved_at(checkpoint: Option<&Path>, step: u64) -> bool {
 pub fn finish(mut s: Session, interrupted: bool) -> Result<Outcome> {
     if interrupted && !saved_at(s.last_checkpoint.as_deref(), s.step) {
         let dir = save(&mut s)?;
-        eprintln!("interrupted: saved {} at step {}", dir.display(), s.step);
+        if s.lead() {
+            eprintln!("interrupted: saved {} at step {}", dir.display(), s.step);
+        }
     }
     let total = s.cfg.train.steps as u64;
-    let adapter_dir = if !interrupted && s.step == total {
+    let adapter_dir = if s.lead() && !interrupted && s.step == total {
         Some(crate::export::export_final(s.cfg, &s.files, &s.tr)?)
     } else {
         None
     };
-    if !s.skipped.is_empty() {
+    if s.lead() && !s.skipped.is_empty() {
         eprintln!("{} sample(s) skipped:", s.skipped.len());
         for line in s.skipped.iter().take(20) {
             eprintln!("  {line}");

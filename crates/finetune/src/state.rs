@@ -29,6 +29,14 @@ pub struct RunState {
     /// distils: a resume with another plan is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distill: Option<String>,
+    /// Data-parallel ranks that trained it (`crate::parallel`; 1 in checkpoints written
+    /// before it was recorded): a resume with another number is refused.
+    #[serde(default = "one_rank")]
+    pub world_size: usize,
+}
+
+fn one_rank() -> usize {
+    1
 }
 
 impl RunState {
@@ -44,6 +52,7 @@ impl RunState {
             config_hash: cfg.resume_hash(),
             mixture,
             distill,
+            world_size: 1,
         }
     }
 }

@@ -40,6 +40,12 @@ pub trait GradSync {
     fn global_tokens(&mut self, local: usize) -> Result<usize>;
     /// Replaces every gradient (in [`AdamW::params`] order) by its sum over all devices.
     fn all_reduce(&mut self, grads: &mut [Tensor]) -> Result<()>;
+    /// The index over all devices of this device's micro-batch `local` in the step; it seeds
+    /// the micro-batch's dropout masks, so a device draws the masks one device running every
+    /// micro-batch draws for it (see [`crate::parallel`]). One device: `local`.
+    fn micro_batch_index(&self, local: usize) -> u64 {
+        local as u64
+    }
 }
 
 /// The step's seams; the default is one device and no extra term.
@@ -121,7 +127,11 @@ pub fn train_step(
     let mut loss_sum = 0.0;
     for (m, mb) in micro.iter().enumerate() {
         if let Some(d) = &dropout {
-            set_dropout_seed(d, set.seed, set.step, m as u64);
+            let index = seams
+                .sync
+                .as_deref()
+                .map_or(m as u64, |s| s.micro_batch_index(m));
+            set_dropout_seed(d, set.seed, set.step, index);
         }
         let exs: Vec<&Example> = mb.iter().collect();
         let (l, hidden) = micro_loss(&tr.model, &exs)?;

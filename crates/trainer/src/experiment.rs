@@ -239,6 +239,17 @@ pub struct Experiment {
 /// Runs the whole experiment; `stop` and `until` as in [`finetune::run_until`]. The
 /// evaluation runs only once training has finished.
 pub fn run(cfg: &ExperimentConfig, stop: &AtomicBool, until: Option<u64>) -> Result<Experiment> {
+    run_on(cfg, stop, until, 1)
+}
+
+/// [`run`], training on `nproc` data-parallel ranks (threads of this process on the
+/// configured device; see [`finetune::parallel`]); the evaluation runs once, after training.
+pub fn run_on(
+    cfg: &ExperimentConfig,
+    stop: &AtomicBool,
+    until: Option<u64>,
+    nproc: usize,
+) -> Result<Experiment> {
     if let Some(w) = &cfg.world {
         let t = std::time::Instant::now();
         let index = world::ensure(&w.world_config(), &w.dir)
@@ -251,7 +262,7 @@ pub fn run(cfg: &ExperimentConfig, stop: &AtomicBool, until: Option<u64>) -> Res
             t.elapsed().as_secs_f64()
         );
     }
-    let train = train(&cfg.train, stop, until)?;
+    let train = train_on(&cfg.train, stop, until, nproc)?;
     let report = match (&cfg.eval, &train.adapter_dir) {
         (Some(e), Some(export)) if !train.interrupted => Some(evaluate(cfg, e, export)?),
         _ => None,
@@ -262,7 +273,22 @@ pub fn run(cfg: &ExperimentConfig, stop: &AtomicBool, until: Option<u64>) -> Res
 /// Trains (or resumes) the model of `cfg` with the finetune recipe, then draws `loss.png` in
 /// the run directory from its `metrics.jsonl`.
 pub fn train(cfg: &finetune::Config, stop: &AtomicBool, until: Option<u64>) -> Result<Outcome> {
-    let out = finetune::run_until(cfg, stop, until)?;
+    train_on(cfg, stop, until, 1)
+}
+
+/// [`train`] on `nproc` data-parallel ranks (`finetune::parallel::run`; one rank is the
+/// one-device recipe).
+pub fn train_on(
+    cfg: &finetune::Config,
+    stop: &AtomicBool,
+    until: Option<u64>,
+    nproc: usize,
+) -> Result<Outcome> {
+    let opts = finetune::parallel::ParallelOptions {
+        nproc,
+        ..Default::default()
+    };
+    let out = finetune::parallel::run(cfg, stop, until, &opts)?;
     crate::chart::plot_run(&out.run_dir)?;
     Ok(out)
 }

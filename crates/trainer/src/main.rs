@@ -1,6 +1,9 @@
-//! `trainer --config X.toml [--set section.key=value]…`: runs (or resumes) one experiment
-//! (`trainer::experiment`). Ctrl-C writes a checkpoint after the current step and exits
-//! cleanly.
+//! `trainer --config X.toml [--set section.key=value]… [--nproc N]`: runs (or resumes) one
+//! experiment (`trainer::experiment`). Ctrl-C writes a checkpoint after the current step and
+//! exits cleanly. `--nproc N` trains data-parallel on N ranks, threads of this process on the
+//! configured device (`finetune::parallel`); the multi-process launch (torchrun's `RANK`,
+//! `WORLD_SIZE`, … with one GPU per process over NCCL) is not implemented in this build, and
+//! a `WORLD_SIZE` above 1 is refused rather than trained as one rank.
 //!
 //! Data preparation (`trainer::prep`, one command tree): `trainer convert <dataset>`
 //! (AudioCaps / Clotho captions, VocalSound / IEMOCAP / NSynth / GTZAN probes),
@@ -34,6 +37,11 @@ struct Cli {
     /// later resumes. For time-limited allocations.
     #[arg(long)]
     stop_at_step: Option<u64>,
+    /// Data-parallel ranks: threads of this process on the configured device, each taking its
+    /// share of every step's micro-batches (global batch = N × micro_batch × grad_accum); a
+    /// run resumes only with the N it was started with.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    nproc: u64,
     #[command(subcommand)]
     prep: Option<PrepCommand>,
 }
@@ -45,12 +53,18 @@ fn main() -> Result<()> {
         Some(cmd) => trainer::prep::run(cmd),
         None => {
             let config = cli.config.context("--config is required")?;
-            run_experiment(&config, &cli.set, cli.stop_at_step)
+            run_experiment(&config, &cli.set, cli.stop_at_step, cli.nproc as usize)
         }
     }
 }
 
-fn run_experiment(config: &Path, set: &[String], stop_at_step: Option<u64>) -> Result<()> {
+fn run_experiment(
+    config: &Path,
+    set: &[String],
+    stop_at_step: Option<u64>,
+    nproc: usize,
+) -> Result<()> {
+    finetune::parallel::refuse_multiprocess_env(|k| std::env::var(k).ok())?;
     let cfg = ExperimentConfig::load(config, set)?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -64,7 +78,7 @@ fn run_experiment(config: &Path, set: &[String], stop_at_step: Option<u64>) -> R
         );
     })
     .context("installing the Ctrl-C handler")?;
-    let exp = trainer::experiment::run(&cfg, &stop, stop_at_step)?;
+    let exp = trainer::experiment::run_on(&cfg, &stop, stop_at_step, nproc)?;
     let out = &exp.train;
     if out.interrupted {
         eprintln!(
