@@ -297,6 +297,15 @@ impl ExtraLoss for Distill {
             let first = e.labels.iter().position(|&l| l != IGNORE).ok_or_else(|| {
                 Error::Data(format!("{}: no answer token to distil at", e.source))
             })?;
+            // The answer must start with one of the letters (the distribution is over them).
+            let answer = e.labels[first] as u32;
+            if !ids.contains(&answer) {
+                return Err(Error::Data(format!(
+                    "{}: the answer's first token {answer} is not one of the option letters' \
+                     tokens {ids:?}",
+                    e.source
+                )));
+            }
             let pad = t - e.ids.len();
             rows.push((r * t + pad + first - 1) as u32);
             if letters.is_empty() {
