@@ -552,9 +552,12 @@ fn media_roundtrip_and_missing_media() {
             "{\"task\": \"ac\", \"audio\": \"clips/a.wav\", \"target\": \"t\"}\n",
             "{\"task\": \"vqa\", \"images\": [\"img/a.png\", \"img/missing.png\"], \"videos\": \"vid/a.mp4\", \"prompt\": \"<image><image>?\", \"target\": \"t\"}\n",
             "{\"messages\": [{\"role\": \"user\", \"content\": \"<audio><video>\"}, {\"role\": \"assistant\", \"content\": \"u\"}], \"audios\": [\"clips/gone.wav\"], \"videos\": [\"vid/gone.mp4\"], \"task\": \"x\"}\n",
+            "{\"task\": \"vqa\", \"videos\": \"vid/frames\", \"images\": \"img\", \"target\": \"t\"}\n",
         ),
     )
     .unwrap();
+    // A video may be a folder of frames; an image may not be a folder.
+    std::fs::create_dir_all(dir.path().join("vid/frames")).unwrap();
     let (samples, _) = read_manifest(&src, OnBad::Error).unwrap();
     // Every missing file of every kind, with its native field name.
     let missing: Vec<(usize, String, bool)> = missing_media(&samples)
@@ -567,6 +570,7 @@ fn media_roundtrip_and_missing_media() {
             (2, "images[1]".to_string(), true),
             (3, "audio[0]".to_string(), true),
             (3, "videos[0]".to_string(), true),
+            (4, "images[0]".to_string(), true),
         ]
     );
     // Written back: relative paths, empty kinds left out (an audio-only line as before).

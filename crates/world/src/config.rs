@@ -60,6 +60,9 @@ pub enum Size {
     Demo,
     /// For unit tests: a handful of everything, generated in about a second.
     Test,
+    /// The sound-object set alone ([`crate::objects`]: clips with a view of the same event
+    /// as frames, a multiple-choice task), no captioned clips, pairs or probes.
+    Objects,
 }
 
 /// The generator's configuration. Missing keys take the demo values.
@@ -90,6 +93,98 @@ pub struct WorldConfig {
     pub probes: SplitCounts,
     /// Sample encoding of the written WAV files.
     pub format: WavFormat,
+    /// The sound-object set ([`crate::objects`]); none unless set (the demo and test sizes
+    /// have none, and their `world.json` does not name the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects: Option<ObjectsConfig>,
+}
+
+/// The sound-object set: how many clips per class, their length, and their view (frames).
+/// Missing keys take these defaults: 60 / 10 / 20 clips per class, 2 s, 4 frames of 56 × 56
+/// (2 frames per second, the frame-folder rate the vision crate assumes), 10 options, no
+/// pair cue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ObjectsConfig {
+    /// Clips per class per split.
+    pub per_class: SplitCounts,
+    /// Clip length (s); the frames show it at even intervals.
+    pub seconds: f32,
+    /// Frames per clip (a folder of PNG files).
+    pub frames: usize,
+    /// Frame size in pixels.
+    pub width: u32,
+    pub height: u32,
+    /// Options per multiple-choice item (the task file's `options`).
+    pub options: usize,
+    /// How far the second class of each declared confusable pair departs from the first in
+    /// the modality they share (see [`crate::objects`]): 0 (the default) draws both from one
+    /// distribution, so that modality cannot tell them apart at all; `c > 0` makes the
+    /// second class's shape `1 + c` times larger (look-alike pairs) or its pitch `1 + c` times
+    /// higher (sound-alike pairs): a cue that is there but subtle.
+    pub pair_cue: f32,
+}
+
+impl Default for ObjectsConfig {
+    fn default() -> Self {
+        Self {
+            per_class: SplitCounts::new(60, 10, 20),
+            seconds: 2.0,
+            frames: 4,
+            width: 56,
+            height: 56,
+            options: 10,
+            pair_cue: 0.0,
+        }
+    }
+}
+
+impl ObjectsConfig {
+    /// Frames per second of the view (`frames / seconds`).
+    pub fn fps(&self) -> f32 {
+        self.frames as f32 / self.seconds
+    }
+
+    /// Checks ranges; errors name the field.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.seconds.is_finite() && (0.5..=30.0).contains(&self.seconds)) {
+            return Err(Error::config(
+                "objects.seconds",
+                format!("need 0.5 to 30 s, got {}", self.seconds),
+            ));
+        }
+        if !(1..=64).contains(&self.frames) {
+            return Err(Error::config("objects.frames", "must be 1 to 64"));
+        }
+        for (field, v) in [
+            ("objects.width", self.width),
+            ("objects.height", self.height),
+        ] {
+            if !(16..=1024).contains(&v) {
+                return Err(Error::config(
+                    field,
+                    format!("need 16 to 1024 pixels, got {v}"),
+                ));
+            }
+        }
+        if !(self.pair_cue.is_finite() && (0.0..=1.0).contains(&self.pair_cue)) {
+            return Err(Error::config(
+                "objects.pair_cue",
+                format!("need 0 to 1, got {}", self.pair_cue),
+            ));
+        }
+        let classes = crate::objects::CLASSES.len();
+        if !(2..=classes).contains(&self.options) {
+            return Err(Error::config(
+                "objects.options",
+                format!(
+                    "need 2 to {classes} (the class count), got {}",
+                    self.options
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for WorldConfig {
@@ -114,6 +209,7 @@ pub fn default_pair_builder() -> PairConfig {
 impl WorldConfig {
     /// The configuration of a named size (seed 0).
     pub fn sized(size: Size) -> Self {
+        let zero = SplitCounts::new(0, 0, 0);
         let (ac, events, pairs, probes) = match size {
             Size::Demo => (
                 SplitCounts::new(200, 25, 50),
@@ -127,6 +223,7 @@ impl WorldConfig {
                 SplitCounts::new(4, 2, 2),
                 SplitCounts::new(1, 1, 1),
             ),
+            Size::Objects => (zero, zero, zero, zero),
         };
         Self {
             seed: 0,
@@ -142,7 +239,20 @@ impl WorldConfig {
             pair_builder: default_pair_builder(),
             probes,
             format: WavFormat::Pcm16,
+            objects: (size == Size::Objects).then(ObjectsConfig::default),
         }
+    }
+
+    /// Whether the world has captioned clips, event clips or pairs (any count above zero).
+    pub fn has_captions(&self) -> bool {
+        [self.ac, self.events, self.pairs]
+            .iter()
+            .any(|c| Split::ALL.iter().any(|&s| c.get(s) > 0))
+    }
+
+    /// Whether the world has the four probes (a count above zero).
+    pub fn has_probes(&self) -> bool {
+        Split::ALL.iter().any(|&s| self.probes.get(s) > 0)
     }
 
     /// Checks ranges; errors name the field.
@@ -179,6 +289,9 @@ impl WorldConfig {
                     "pairs need at least one AC clip and two event clips in the same split",
                 ));
             }
+        }
+        if let Some(o) = &self.objects {
+            o.validate()?;
         }
         Ok(())
     }

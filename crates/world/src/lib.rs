@@ -9,6 +9,10 @@
 //!   single-event clips, synthesized by id ([`corpus::pairs`]): one code path for real and
 //!   generated data.
 //! * **Probes**: four classification sets standing in for VSC, SER, MIC and MGC ([`probes`]).
+//! * **Sound objects** (when [`WorldConfig::objects`] is set, e.g. by [`Size::Objects`]): clips
+//!   of sound-making objects heard (WAV) and seen (a folder of PNG frames), a multiple-choice
+//!   task over their classes, and a declared table of the classes that look alike or sound
+//!   alike ([`objects`]).
 //!
 //! Everything is written as 16 kHz mono WAV files plus native JSONL manifests
 //! (`<task>_<split>.jsonl`, see [`write`]) and a `world.json` index ([`WorldIndex`]). Train,
@@ -29,6 +33,7 @@ pub mod corpus;
 pub mod dsp;
 pub mod error;
 pub mod events;
+pub mod objects;
 pub mod probes;
 pub mod scene;
 pub mod synth;
@@ -40,7 +45,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use config::{Size, Split, SplitCounts, WorldConfig};
+pub use config::{ObjectsConfig, Size, Split, SplitCounts, WorldConfig};
 pub use error::{Error, Result};
 pub use probes::ProbeTask;
 
@@ -71,6 +76,27 @@ pub struct ProbeInfo {
     pub seconds: f32,
 }
 
+/// The sound-object set of a world.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectsInfo {
+    /// The multiple-choice task file (a `data::choice::ChoiceTask`), relative to the world
+    /// directory.
+    pub task: String,
+    /// The classes (the targets of its lines), in the task's order.
+    pub classes: Vec<String>,
+    /// The declared confusable pairs: same look, different sound (hard for the eyes) …
+    pub look_alike: Vec<[String; 2]>,
+    /// … and same sound, different look (hard for the ears).
+    pub sound_alike: Vec<[String; 2]>,
+    /// Clip length (s), frames per clip, their rate (per second) and size (pixels).
+    pub seconds: f32,
+    pub frames: usize,
+    pub fps: f32,
+    pub width: u32,
+    pub height: u32,
+}
+
 /// `world.json`: what a world directory holds and how it was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,10 +106,13 @@ pub struct WorldIndex {
     pub generator: String,
     pub sample_rate: u32,
     pub config: WorldConfig,
-    /// By `<task>_<split>` (tasks ac, acc, adc, vsc, ser, mic, mgc).
+    /// By `<task>_<split>` (tasks ac, acc, adc, vsc, ser, mic, mgc, objects).
     pub manifests: BTreeMap<String, ManifestInfo>,
-    /// By task name (vsc, ser, mic, mgc).
+    /// By task name (vsc, ser, mic, mgc); empty when the world has no probes.
     pub probes: BTreeMap<String, ProbeInfo>,
+    /// The sound-object set, if the world has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects: Option<ObjectsInfo>,
     /// Files and bytes in the directory, `world.json` excepted.
     pub files: usize,
     pub bytes: u64,
@@ -180,6 +209,7 @@ fn build_into(cfg: &WorldConfig, root: &Path) -> Result<WorldIndex> {
             .collect(),
         probes: ProbeTask::ALL
             .iter()
+            .filter(|_| cfg.has_probes())
             .map(|t| {
                 (
                     t.name().to_string(),
@@ -191,6 +221,17 @@ fn build_into(cfg: &WorldConfig, root: &Path) -> Result<WorldIndex> {
                 )
             })
             .collect(),
+        objects: cfg.objects.as_ref().map(|o| ObjectsInfo {
+            task: write::OBJECTS_TASK_FILE.to_string(),
+            classes: objects::class_names(),
+            look_alike: objects::pairs(objects::Confusion::LookAlike),
+            sound_alike: objects::pairs(objects::Confusion::SoundAlike),
+            seconds: o.seconds,
+            frames: o.frames,
+            fps: o.fps(),
+            width: o.width,
+            height: o.height,
+        }),
         files: t.files,
         bytes: t.bytes,
         content_hash: format!("{:016x}", t.hash),

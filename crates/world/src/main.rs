@@ -1,7 +1,7 @@
 //! The `world` binary: generate (or check) a procedural audio corpus.
 //!
 //! ```sh
-//! cargo run --release -p world -- generate --out data/world [--size demo|test] [--seed N]
+//! cargo run --release -p world -- generate --out data/world [--size demo|test|objects] [--seed N]
 //! cargo run --release -p world -- generate --out data/world --config world.json
 //! cargo run --release -p world -- verify --dir data/world
 //! ```

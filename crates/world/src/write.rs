@@ -6,22 +6,27 @@
 //! ROOT/events/<split>/ev-<split>-NNNNN.wav             single-event clips (pair sources)
 //! ROOT/pairs/<split>/pair-NNNNNN-<edit>_{before,after}.wav
 //! ROOT/probes/<task>/<split>/<task>-<split>-<label>-NNNN.wav
-//! ROOT/<task>_<split>.jsonl                            manifests: ac, acc, adc, vsc, ser, mic, mgc
-//! ROOT/facts/<what>_<split>.jsonl                      generation facts (scenes, events, pairs, probes)
+//! ROOT/objects/<split>/obj-<split>-NNNNN.wav          sound objects: the audio
+//! ROOT/objects/<split>/obj-<split>-NNNNN/frame_KKK.png sound objects: the view (a frame folder)
+//! ROOT/objects/task.toml                               sound objects: the multiple-choice task
+//! ROOT/<task>_<split>.jsonl                            manifests: ac, acc, adc, vsc, ser, mic, mgc, objects
+//! ROOT/facts/<what>_<split>.jsonl                      generation facts (scenes, events, pairs, probes, objects)
 //! ```
-//! Manifest audio paths are relative to ROOT (the manifests' directory).
+//! Manifest media paths are relative to ROOT (the manifests' directory).
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use data::choice::ChoiceTask;
 use data::pairs::{plan_lines, render_pair_with, write_wav, RenderConfig, WavFormat};
 use data::{write_manifest, Clip, NativeLine, Task};
 use serde::Serialize;
 
-use crate::config::{Split, WorldConfig};
+use crate::config::{ObjectsConfig, Split, WorldConfig};
 use crate::corpus::{self, EventClip, PairFacts};
 use crate::error::{Error, Result};
+use crate::objects;
 use crate::probes::ProbeTask;
 use crate::scene::SceneSpec;
 
@@ -74,7 +79,9 @@ fn rel_str(p: &Path) -> String {
 /// Every manifest written: name → (file, line count).
 pub type Written = BTreeMap<String, (String, usize)>;
 
-/// Generates and writes everything of `cfg` under `root` (which should be empty).
+/// Generates and writes everything of `cfg` under `root` (which should be empty). The
+/// captioned sets (AC, ACC, ADC) are left out when all their counts are zero, the probes when
+/// theirs are, and the sound-object set is written when `cfg.objects` is set.
 pub fn build(cfg: &WorldConfig, root: &Path) -> Result<Written> {
     let w = Writer {
         root,
@@ -82,44 +89,114 @@ pub fn build(cfg: &WorldConfig, root: &Path) -> Result<Written> {
     };
     let mut written = Written::new();
     for split in Split::ALL {
-        let scenes = corpus::scenes(cfg, split);
-        let events = corpus::event_clips(cfg, split);
         let mut put = |task: &str, r: (String, usize)| {
             written.insert(manifest_name(task, split).replace(".jsonl", ""), r);
         };
-        put("ac", w.manifest("ac", split, &ac(&w, split, &scenes)?)?);
-        for e in &events {
-            w.wav(&corpus::event_path(split, &e.id), &e.spec.render())?;
-        }
-        w.facts("events", split, &events)?;
-        let pairs = corpus::pairs(cfg, split, &scenes, &events)?;
-        let (acc, adc) = render_pairs(&w, split, &pairs, &scenes, &events)?;
-        w.facts("pairs", split, &pairs)?;
-        put("acc", w.manifest("acc", split, &acc)?);
-        put("adc", w.manifest("adc", split, &adc)?);
-        for task in ProbeTask::ALL {
-            let specs = corpus::probe_specs(cfg, task, split);
-            let mut lines = Vec::with_capacity(specs.len());
-            for s in &specs {
-                let rel = corpus::probe_path(task, split, &s.id);
-                w.wav(&rel, &s.render())?;
-                lines.push(NativeLine {
-                    id: Some(s.id.clone()),
-                    task: Task::Custom(task.name().to_string()),
-                    audio: vec![rel_str(&rel)],
-                    images: Vec::new(),
-                    videos: Vec::new(),
-                    prompt: None,
-                    system: None,
-                    target: s.label.clone(),
-                    references: Vec::new(),
-                });
+        if cfg.has_captions() {
+            let scenes = corpus::scenes(cfg, split);
+            let events = corpus::event_clips(cfg, split);
+            put("ac", w.manifest("ac", split, &ac(&w, split, &scenes)?)?);
+            for e in &events {
+                w.wav(&corpus::event_path(split, &e.id), &e.spec.render())?;
             }
-            w.facts(task.name(), split, &specs)?;
-            put(task.name(), w.manifest(task.name(), split, &lines)?);
+            w.facts("events", split, &events)?;
+            let pairs = corpus::pairs(cfg, split, &scenes, &events)?;
+            let (acc, adc) = render_pairs(&w, split, &pairs, &scenes, &events)?;
+            w.facts("pairs", split, &pairs)?;
+            put("acc", w.manifest("acc", split, &acc)?);
+            put("adc", w.manifest("adc", split, &adc)?);
+        }
+        if cfg.has_probes() {
+            for task in ProbeTask::ALL {
+                let specs = corpus::probe_specs(cfg, task, split);
+                let mut lines = Vec::with_capacity(specs.len());
+                for s in &specs {
+                    let rel = corpus::probe_path(task, split, &s.id);
+                    w.wav(&rel, &s.render())?;
+                    lines.push(NativeLine {
+                        id: Some(s.id.clone()),
+                        task: Task::Custom(task.name().to_string()),
+                        audio: vec![rel_str(&rel)],
+                        images: Vec::new(),
+                        videos: Vec::new(),
+                        prompt: None,
+                        system: None,
+                        target: s.label.clone(),
+                        references: Vec::new(),
+                    });
+                }
+                w.facts(task.name(), split, &specs)?;
+                put(task.name(), w.manifest(task.name(), split, &lines)?);
+            }
+        }
+        if let Some(oc) = &cfg.objects {
+            let lines = sound_objects(&w, cfg.seed, oc, split)?;
+            put(
+                objects::TASK_NAME,
+                w.manifest(objects::TASK_NAME, split, &lines)?,
+            );
         }
     }
+    if let Some(oc) = &cfg.objects {
+        let task = objects_task(cfg.seed, oc);
+        let path = root.join(OBJECTS_TASK_FILE);
+        let text = toml::to_string(&task)
+            .map_err(|e| Error::index(&path, "*", format!("cannot serialise: {e}")))?;
+        write_file(&path, text.as_bytes())?;
+    }
     Ok(written)
+}
+
+/// The sound-object set's multiple-choice task, relative to the world directory.
+pub const OBJECTS_TASK_FILE: &str = "objects/task.toml";
+
+/// The task of the sound-object set: every class, `options` options, the world's seed, the
+/// data crate's default prompt (the paper's question).
+pub fn objects_task(seed: u64, oc: &ObjectsConfig) -> ChoiceTask {
+    ChoiceTask {
+        name: objects::TASK_NAME.to_string(),
+        classes: objects::class_names(),
+        options: oc.options,
+        seed,
+        prompt: data::choice::DEFAULT_PROMPT.to_string(),
+    }
+}
+
+/// Renders the sound-object clips of `split` (a WAV and a folder of PNG frames each), writes
+/// their facts, and returns their manifest lines (audio, the frame folder as the video, the
+/// class as the target).
+fn sound_objects(
+    w: &Writer,
+    seed: u64,
+    oc: &ObjectsConfig,
+    split: Split,
+) -> Result<Vec<NativeLine>> {
+    let specs = objects::specs(seed, oc, split);
+    let mut lines = Vec::with_capacity(specs.len());
+    for s in &specs {
+        let wav = objects::audio_path(split, &s.id);
+        w.wav(&wav, &s.render_audio())?;
+        let dir = objects::frames_dir(split, &s.id);
+        for (k, rgb) in s.render_frames().iter().enumerate() {
+            let path = w.root.join(&dir).join(objects::frame_name(k));
+            let png = objects::view::png(rgb, oc.width, oc.height)
+                .map_err(|e| Error::io(&path, "cannot encode PNG", std::io::Error::other(e)))?;
+            write_file(&path, &png)?;
+        }
+        lines.push(NativeLine {
+            id: Some(s.id.clone()),
+            task: Task::Custom(objects::TASK_NAME.to_string()),
+            audio: vec![rel_str(&wav)],
+            images: Vec::new(),
+            videos: vec![rel_str(&dir)],
+            prompt: None,
+            system: None,
+            target: s.class.clone(),
+            references: Vec::new(),
+        });
+    }
+    w.facts(objects::TASK_NAME, split, &specs)?;
+    Ok(lines)
 }
 
 /// Renders the AC clips, writes their facts, and returns their manifest lines (target: the

@@ -330,14 +330,17 @@ pub fn write_manifest(path: &Path, lines: &[NativeLine]) -> Result<()> {
     write_atomic(path, out.as_bytes())
 }
 
-/// The (location, field, path) of every audio, image and video file that does not exist or is
-/// not a file; the field is named as in the native form (`audio[0]`, `images[1]`,
-/// `videos[0]`), whichever form the line was written in.
+/// The (location, field, path) of every audio, image and video that does not exist: audio and
+/// images must be files; a video is a file or a folder of frames. The field is named as in the
+/// native form (`audio[0]`, `images[1]`, `videos[0]`), whichever form the line was written in.
 pub fn missing_media(samples: &[Sample]) -> Vec<(Location, String, PathBuf)> {
     samples
         .iter()
         .flat_map(|s| s.media_files().map(move |m| (s, m)))
-        .filter(|(_, (_, _, p))| !p.is_file())
+        .filter(|(_, (kind, _, p))| match kind {
+            MediaKind::Video => !(p.is_file() || p.is_dir()),
+            _ => !p.is_file(),
+        })
         .map(|(s, (kind, i, p))| {
             let field = format!("{}[{i}]", kind.native_key());
             (s.source.clone(), field, p.clone())
