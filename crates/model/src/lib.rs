@@ -14,6 +14,7 @@ pub mod checkpointing;
 pub mod config;
 pub mod constop;
 pub mod decoder;
+pub mod derive;
 pub mod device;
 pub mod encoder;
 pub mod error;

@@ -33,6 +33,23 @@ pub enum PrepCommand {
     },
     /// Write a new, randomly initialised model (tokenizer trained on the manifests' text).
     InitModel(InitModelArgs),
+    /// Write a Qwen2-VL-shaped model whose language model is a Qwen2-Audio checkpoint's, with
+    /// a new, random vision tower and merger.
+    DeriveVisual(DeriveVisualArgs),
+}
+
+#[derive(Args)]
+pub struct DeriveVisualArgs {
+    /// The Qwen2-Audio checkpoint directory whose language model and tokenizer are kept.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// TOML with depth, embed_dim, num_heads, mlp_ratio, min_pixels, max_pixels, init_std,
+    /// seed (model::derive::VisionSpec).
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// The checkpoint directory to write.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Args)]
@@ -174,6 +191,15 @@ pub fn run(cmd: PrepCommand) -> Result<()> {
         PrepCommand::Convert { dataset } => convert(dataset)?,
         PrepCommand::InitModel(a) => {
             let vocab = init_model(&a.spec, &a.texts_from, &a.out)?;
+            eprintln!("wrote {} (vocabulary {vocab})", a.out.display());
+        }
+        PrepCommand::DeriveVisual(a) => {
+            let text = std::fs::read_to_string(&a.spec)
+                .with_context(|| format!("reading {}", a.spec.display()))?;
+            let spec: model::derive::VisionSpec =
+                toml::from_str(&text).with_context(|| format!("{}", a.spec.display()))?;
+            let vocab = model::derive::derive_visual(&a.from, &spec, &a.out)
+                .with_context(|| format!("deriving from {}", a.from.display()))?;
             eprintln!("wrote {} (vocabulary {vocab})", a.out.display());
         }
     }
