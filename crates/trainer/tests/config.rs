@@ -16,8 +16,13 @@ fn every_shipped_config_parses() {
             if p.extension().is_none_or(|x| x != "toml") {
                 continue;
             }
+            // `vision_spec.toml`: a vision tower for `trainer derive-visual`; other
             // `*_spec.toml`: a new model's shape for `trainer init-model`.
-            if p.to_string_lossy().ends_with("_spec.toml") {
+            if p.to_string_lossy().ends_with("vision_spec.toml") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                toml::from_str::<model::derive::VisionSpec>(&text)
+                    .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            } else if p.to_string_lossy().ends_with("_spec.toml") {
                 let text = std::fs::read_to_string(&p).unwrap();
                 toml::from_str::<model::init::InitSpec>(&text)
                     .unwrap_or_else(|e| panic!("{}: {e}", p.display()));

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Cross-modal distillation in miniature, both directions (the second seed, arXiv 2505.06803;
+# the recipe, the difficulty model and every setting here are OURS — the paper's are not
+# public). On the world's sound-object set (configs/world/objects.json: the default set with
+# `pair_cue` 0.2, chosen before any run: a subtle cue to the second class of each confusable
+# pair, so the modality that confuses a pair is not blind to it by construction):
+#   1. bases: the audio base is the world's base model (models/world-base) LoRA-trained on the
+#      objects' training split from the audio; the visual base is that same language model with
+#      a new vision tower (`trainer derive-visual`), the tower and merger trained in full and
+#      the language model by LoRA, from the frames; both with one recipe, merged;
+#   2. both bases on the validation and test splits, in their own modality;
+#   3. the difficulty model: the 4 classes hardest for each student (validation), and how its
+#      ranking correlates with the student's test error;
+#   4. teacher files: each base answers the training questions in its own modality;
+#   5. per direction, four runs from the student base with one recipe: cross-entropy only
+#      (the control: as much training, no teacher), distillation on the hard classes,
+#      distillation on all classes, label-only distillation on the hard classes;
+#   6. per direction, the per-class report: runs/xmodal/report_{v2a,a2v}/report.{md,json,png}.
+# Reruns reuse what is finished. About 20-30 minutes on 2 CPU cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -p trainer -p eval -p world
+B=target/release
+R=runs/xmodal
+W=runs/objects-world
+T=$W/objects/task.toml
+VID=(--video-min-pixels 3136 --video-max-pixels 3136)
+mkdir -p "$R"
+[ -f "$W/world.json" ] || $B/world generate --out "$W" --config configs/world/objects.json
+
+# train NAME SOURCE CONDITION STEPS LR "TRAIN_EXTRA" "DISTILL_SECTION"
+train() {
+  local name=$1 dir=$R/$1
+  if [ -f "$dir/done" ]; then echo "$name: done already"; return; fi
+  cat > "$R/$name.toml" <<CFG
+[model]
+source = "$2"
+video = { min_pixels = 3136, max_pixels = 3136 }
+[lora]
+r = 8
+alpha = 32
+dropout = 0.05
+[train]
+lr = $5
+schedule = "cosine"
+warmup_steps = 4
+steps = $4
+micro_batch = 8
+seed = 7
+gradient_checkpointing = false
+$6
+[[data.train]]
+task = "objects"
+manifest = "$W/objects_train.jsonl"
+choice = "$T"
+condition = "$3"
+$7
+[output]
+dir = "$dir"
+export_merged = true
+log_every = 20
+CFG
+  $B/trainer --config "$R/$name.toml" > "$R/$name.log" 2>&1 || { echo "$name failed: see $R/$name.log" >&2; exit 1; }
+  touch "$dir/done"
+  echo "$name: trained"
+}
+# choice NAME MODEL CONDITION SPLIT [more eval args]
+choice() {
+  local name=$1 model=$2 cond=$3 split=$4; shift 4
+  local out=$R/eval/${name}_$split
+  [ -f "$out/summary.json" ] && return
+  $B/eval choice --model "$model" --task "$T" --manifest "$W/objects_$split.jsonl" \
+    --condition "$cond" --out "$out" "${VID[@]}" "$@" > "$R/eval/${name}_$split.log" 2>&1 \
+    || { echo "eval $name $split failed: see $R/eval/${name}_$split.log" >&2; exit 1; }
+  echo "$name on $split ($cond): accuracy $(python3 -c "import json;print(round(json.load(open('$out/summary.json'))['accuracy'],4))")"
+}
+mkdir -p "$R/eval"
+
+# 1. The bases.
+train audio_base models/world-base audio 120 5e-4 "" ""
+[ -d "$R/vl_init" ] || $B/trainer derive-visual --from models/world-base --spec configs/world/vision_spec.toml --out "$R/vl_init"
+train visual_base "$R/vl_init" visual 120 5e-4 "train_encoder = true
+train_projector = true" ""
+AB=$R/audio_base/merged
+VB=$R/visual_base/merged
+
+# 2. The bases per class.
+for s in valid test; do choice audio_base "$AB" audio $s; choice visual_base "$VB" visual $s; done
+
+# 3. The difficulty model: hard classes for each student.
+[ -f "$R/hard_audio.json" ] || $B/eval difficulty --student "$R/eval/audio_base_valid/summary.json" \
+  --teacher "$R/eval/visual_base_valid/summary.json" --select top-k:4 --out "$R/hard_audio.json" \
+  --test "$R/eval/audio_base_test/summary.json" | tail -3
+[ -f "$R/hard_visual.json" ] || $B/eval difficulty --student "$R/eval/visual_base_valid/summary.json" \
+  --teacher "$R/eval/audio_base_valid/summary.json" --select top-k:4 --out "$R/hard_visual.json" \
+  --test "$R/eval/visual_base_test/summary.json" | tail -3
+
+# 4. Teacher files on the training questions.
+choice visual_teacher "$VB" visual train --teacher-out "$R/teacher_visual.json"
+choice audio_teacher "$AB" audio train --teacher-out "$R/teacher_audio.json"
+
+# 5. The runs, per direction: student, its condition, the teacher file, the hard set.
+direction() { # tag student_base condition teacher_file hard_file
+  local tag=$1 base=$2 cond=$3 teacher=$4 hard=$5
+  train "${tag}_ce" "$base" "$cond" 60 2e-4 "" ""
+  train "${tag}_kd_hard" "$base" "$cond" 60 2e-4 "" "[distill]
+task = \"objects\"
+teacher = \"$teacher\"
+temperature = 2.0
+classes_file = \"$hard\""
+  train "${tag}_kd_all" "$base" "$cond" 60 2e-4 "" "[distill]
+task = \"objects\"
+teacher = \"$teacher\"
+temperature = 2.0"
+  train "${tag}_label_hard" "$base" "$cond" 60 2e-4 "" "[distill]
+task = \"objects\"
+teacher = \"$teacher\"
+loss = \"label\"
+classes_file = \"$hard\""
+  for run in ce kd_hard kd_all label_hard; do
+    choice "${tag}_$run" "$R/${tag}_$run/merged" "$cond" test
+  done
+}
+direction v2a "$AB" audio "$R/teacher_visual.json" "$R/hard_audio.json"
+direction a2v "$VB" visual "$R/teacher_audio.json" "$R/hard_visual.json"
+
+# 6. The reports.
+report() { # tag student teacher hard
+  local tag=$1 student=$2 teacher=$3 hard=$4
+  $B/eval choice-report --student-before "$R/eval/${student}_test/summary.json" \
+    --student-after "$R/eval/${tag}_kd_hard_test/summary.json" \
+    --teacher "$R/eval/${teacher}_test/summary.json" --difficulty "$hard" \
+    --run "ce=$R/eval/${tag}_ce_test/summary.json" \
+    --run "kd_all=$R/eval/${tag}_kd_all_test/summary.json" \
+    --run "label_hard=$R/eval/${tag}_label_hard_test/summary.json" \
+    --audio-model "$R/eval/audio_base_test/summary.json" \
+    --visual-model "$R/eval/visual_base_test/summary.json" \
+    --out "$R/report_$tag" > /dev/null
+  echo "== $tag =="; cat "$R/report_$tag/report.md"
+}
+report v2a audio_base visual_base "$R/hard_audio.json"
+report a2v visual_base audio_base "$R/hard_visual.json"
