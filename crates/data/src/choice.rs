@@ -251,6 +251,14 @@ impl ChoiceTask {
 }
 
 impl ChoiceItem {
+    /// The classes behind the letters, by name.
+    pub fn option_names(&self, task: &ChoiceTask) -> Vec<String> {
+        self.options
+            .iter()
+            .map(|&c| task.classes[c].clone())
+            .collect()
+    }
+
     /// The item as a sample for `condition`: the rendered question as its prompt, the correct
     /// letter as its target, and only the media of the condition. An item with no media left
     /// is an error naming its line.
@@ -318,6 +326,16 @@ pub struct TeacherItem {
 }
 
 impl TeacherItem {
+    /// A teacher's `probs` over the letters of `item` of `task`.
+    pub fn new(task: &ChoiceTask, item: &ChoiceItem, probs: Vec<f64>) -> Self {
+        Self {
+            id: item.sample.id.clone(),
+            class: task.classes[item.class].clone(),
+            options: item.option_names(task),
+            probs,
+        }
+    }
+
     /// The teacher's letter (the most probable; the first of ties).
     pub fn answer(&self) -> usize {
         let mut best = 0;
@@ -404,11 +422,7 @@ impl TeacherFile {
                         it.sample.id, it.sample.source
                     ))
                 })?;
-                let options: Vec<&str> = it
-                    .options
-                    .iter()
-                    .map(|&c| task.classes[c].as_str())
-                    .collect();
+                let options = it.option_names(task);
                 if t.options != options || t.class != task.classes[it.class] {
                     return Err(bad(format!(
                         "item `{}` ({}): the teacher was asked options {:?} (class {}), the \

@@ -160,12 +160,7 @@ fn teacher_for(t: &ChoiceTask, n: usize) -> TeacherFile {
             .map(|it| {
                 let mut probs = vec![0.1 / (t.options - 1) as f64; t.options];
                 probs[it.answer] = 0.9;
-                TeacherItem {
-                    id: it.sample.id.clone(),
-                    class: t.classes[it.class].clone(),
-                    options: it.options.iter().map(|&c| t.classes[c].clone()).collect(),
-                    probs,
-                }
+                TeacherItem::new(t, it, probs)
             })
             .collect(),
     }

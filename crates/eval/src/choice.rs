@@ -586,11 +586,7 @@ fn record(task: &ChoiceTask, it: &ChoiceItem, predicted: Option<usize>) -> Choic
         id: it.sample.id.clone(),
         source: it.sample.source.to_string(),
         class: task.classes[it.class].clone(),
-        options: it
-            .options
-            .iter()
-            .map(|&c| task.classes[c].clone())
-            .collect(),
+        options: it.option_names(task),
         answer: letters[it.answer].clone(),
         predicted: predicted.map(|k| letters[k].clone()),
         predicted_class: predicted.map(|k| task.classes[it.options[k]].clone()),

@@ -236,16 +236,8 @@ pub fn run_teacher(
         let probs: Vec<Vec<f32>> = candle_nn::ops::softmax(&logits, D::Minus1)?.to_vec2()?;
         for (it, p) in chunk.iter().zip(probs) {
             let sum: f64 = p.iter().map(|&x| x as f64).sum();
-            out.push(TeacherItem {
-                id: it.sample.id.clone(),
-                class: task.classes[it.class].clone(),
-                options: it
-                    .options
-                    .iter()
-                    .map(|&c| task.classes[c].clone())
-                    .collect(),
-                probs: p.iter().map(|&x| x as f64 / sum).collect(),
-            });
+            let probs = p.iter().map(|&x| x as f64 / sum).collect();
+            out.push(TeacherItem::new(task, it, probs));
         }
     }
     Ok(TeacherFile {

@@ -74,7 +74,7 @@ const CHAT_TEMPLATE: &str = "{% for message in messages %}{% if loop.first and m
 pub fn mrope_sections(head_dim: usize) -> Result<[usize; 3]> {
     let half = head_dim / 2;
     let t = half / 4;
-    if head_dim % 2 != 0 || (half - t) % 2 != 0 || t == 0 {
+    if !head_dim.is_multiple_of(2) || !(half - t).is_multiple_of(2) || t == 0 {
         return Err(Error::Shape(format!(
             "head_dim {head_dim} cannot be split into M-RoPE sections"
         )));

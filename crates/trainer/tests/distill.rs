@@ -52,16 +52,7 @@ fn setup(dir: &Path, distill: &str) -> PathBuf {
             .map(|it| {
                 let mut probs = vec![0.15; 3];
                 probs[it.answer] = 0.7;
-                TeacherItem {
-                    id: it.sample.id.clone(),
-                    class: task.classes[it.class].clone(),
-                    options: it
-                        .options
-                        .iter()
-                        .map(|&c| task.classes[c].clone())
-                        .collect(),
-                    probs,
-                }
+                TeacherItem::new(&task, it, probs)
             })
             .collect(),
     };
