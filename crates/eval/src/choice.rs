@@ -40,7 +40,7 @@ use data::classify::normalise;
 use data::manifest::{read_manifest_with, ReadOptions};
 use data::task::{Prompts, Task};
 use data::{Error as DataError, OnBad};
-use model::generate::{generate, GenerateOptions, Strategy};
+use model::generate::{generate, GenerateOptions};
 use model::model::Sequence;
 use model::Model;
 use serde::{Deserialize, Serialize};
@@ -629,11 +629,10 @@ fn by_generation(
     opts: &ChoiceOptions,
 ) -> Result<Vec<ChoiceRecord>> {
     let seqs: Vec<Sequence> = ready.iter().map(|(_, p)| p.seq.clone()).collect();
+    // Greedy, the model's own end ids.
     let gen = GenerateOptions {
         max_new_tokens: opts.max_new_tokens,
-        min_new_tokens: 0,
-        strategy: Strategy::Greedy,
-        eos: vec![],
+        ..Default::default()
     };
     let out =
         generate(model, &seqs, &gen).map_err(|e| batch_error(ready, "generating")(e.into()))?;

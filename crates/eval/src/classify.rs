@@ -20,7 +20,7 @@ use data::classify::{label_samples, map_answer, ClassTask, LabeledSample, MatchK
 use data::manifest::{read_manifest_with, ReadOptions};
 use data::task::Task;
 use data::OnBad;
-use model::generate::{generate, GenerateOptions, Strategy};
+use model::generate::{generate, GenerateOptions};
 use model::Model;
 use serde::{Deserialize, Serialize};
 
@@ -255,11 +255,10 @@ fn by_generation(
     opts: &ClassifyOptions,
 ) -> Result<Vec<ClassRecord>> {
     let seqs: Vec<_> = ready.iter().map(|(_, p)| p.seq.clone()).collect();
+    // Greedy, the model's own end ids.
     let gen = GenerateOptions {
         max_new_tokens: opts.max_new_tokens,
-        min_new_tokens: 0,
-        strategy: Strategy::Greedy,
-        eos: vec![],
+        ..Default::default()
     };
     let out = generate(model, &seqs, &gen).map_err(|e| {
         let first = ready

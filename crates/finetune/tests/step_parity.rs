@@ -48,6 +48,17 @@ fn scalar(t: &Tensor) -> f64 {
         .unwrap()[0]
 }
 
+/// The fixtures' optimizer: torch's AdamW with betas (0.9, 0.999), eps 1e-8, weight decay 0.1.
+fn fixture_adamw(vars: &[(String, candle_core::Var)]) -> AdamW {
+    let cfg = AdamWConfig {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.1,
+    };
+    AdamW::new(vars.to_vec(), cfg).unwrap()
+}
+
 fn ints(t: &Tensor) -> Vec<i64> {
     t.to_dtype(DType::I64).unwrap().to_vec1().unwrap()
 }
@@ -137,16 +148,7 @@ fn three_lora_steps_match_peft_and_torch_adamw() {
         side_grads: Some(side),
     };
     let vars = tr.named_vars();
-    let mut opt = AdamW::new(
-        vars.clone(),
-        AdamWConfig {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.1,
-        },
-    )
-    .unwrap();
+    let mut opt = fixture_adamw(&vars);
 
     // Each sample is one micro-batch of the step (gradient accumulation over three).
     let micro: Vec<Vec<example::Example>> = examples.into_iter().map(|e| vec![e]).collect();
@@ -303,16 +305,7 @@ fn visual_lora_steps_match_peft_and_torch_adamw() {
         side_grads: Some(side),
     };
     let vars = tr.named_vars();
-    let mut opt = AdamW::new(
-        vars.clone(),
-        AdamWConfig {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.1,
-        },
-    )
-    .unwrap();
+    let mut opt = fixture_adamw(&vars);
     let micro: Vec<Vec<example::Example>> = examples.into_iter().map(|e| vec![e]).collect();
     let (mut loss0, mut loss, mut grads, mut norm, mut weights) = (0f64, 0f64, 0f64, 0f64, 0f64);
     for step in 1..=2u64 {
