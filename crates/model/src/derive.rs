@@ -135,6 +135,9 @@ pub fn derive_visual(from: &Path, spec: &VisionSpec, out: &Path) -> Result<usize
                 path: f.clone(),
                 msg: e.to_string(),
             })?;
+        // Sorted, so that the new vocabulary rows are drawn in the same order on every run
+        // (the loader's map has no order).
+        let tensors: BTreeMap<String, Tensor> = tensors.into_iter().collect();
         for (k, t) in tensors {
             let new_key = if let Some(rest) = k.strip_prefix("language_model.model.") {
                 format!("model.{rest}")
