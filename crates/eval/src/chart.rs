@@ -1,7 +1,8 @@
 //! PNG charts: the report's grouped bars ([`plot_deltas`]: for every column, one bar per
 //! finetuned model showing its change against the base ×100, so gains point up and forgetting
 //! points down, with a whisker for the paired bootstrap interval of the change when the
-//! report has one) and line charts ([`plot_lines`]: a trainer's loss curves). Text uses DejaVu
+//! report has one, and a dot per seed for a row pooling several training seeds) and line
+//! charts ([`plot_lines`]: a trainer's loss curves). Text uses DejaVu
 //! Sans, embedded (no system fonts needed); files are written to a temporary name and renamed.
 
 use std::path::Path;
@@ -45,12 +46,26 @@ fn y_range(report: &Report) -> (f64, f64) {
         .skip(1)
         .flat_map(|r| r.changes.iter().flatten())
         .flat_map(|c| [c.low, c.high]);
+    let base = report
+        .rows
+        .first()
+        .map(|b| b.values.clone())
+        .unwrap_or_default();
+    let dots = report.rows.iter().skip(1).flat_map(|r| {
+        r.per_seed.iter().flat_map(|values| {
+            values
+                .iter()
+                .zip(&base)
+                .filter_map(|(v, b)| Some(v.as_ref()? - b.as_ref()?))
+        })
+    });
     let ds = report
         .rows
         .iter()
         .skip(1)
         .flat_map(|r| r.deltas.iter().flatten().copied())
         .chain(whiskers)
+        .chain(dots)
         .map(|d| 100.0 * d)
         .filter(|d| d.is_finite());
     let (lo, hi) = ds.fold((0.0f64, 0.0f64), |(lo, hi), d| (lo.min(d), hi.max(d)));
@@ -152,6 +167,16 @@ pub fn plot_deltas(path: &Path, report: &Report, title: &str) -> Result<()> {
                     .map(|line| PathElement::new(line.to_vec(), BLACK.stroke_width(2)))
             });
             chart.draw_series(whiskers).map_err(|x| e(&x))?;
+            // A row pooling several seeds: each seed's own change as a dot (the spread).
+            let base = &report.rows[0].values;
+            let dots = row.per_seed.iter().flat_map(|values| {
+                values.iter().enumerate().filter_map(|(c, v)| {
+                    let d = 100.0 * (v.as_ref()? - base.get(c).copied().flatten()?);
+                    let mid = c as f64 - group / 2.0 + k as f64 * w + w * 0.45;
+                    Some(Circle::new((mid, d), 4, BLACK.mix(0.6).filled()))
+                })
+            });
+            chart.draw_series(dots).map_err(|x| e(&x))?;
         }
         if !runs.is_empty() {
             chart

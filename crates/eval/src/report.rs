@@ -6,6 +6,14 @@
 //! Files ([`write_report`]): `report.md` (table, values ×100), `report.json` (a [`Report`],
 //! raw fractions) and `report.png` (grouped bars of the changes, ×100, one colour per model).
 //!
+//! **Seeds.** Results that share a name and each carry a different training seed
+//! (`train_seed`) are one row ([`ReportRow::seeds`]): its values are the means over the
+//! seeds, with their standard deviation (`spread`, shown as `mean ± sd`) and every seed's
+//! values (`per_seed`, the chart's dots); its intervals are over seeds and clips (the
+//! two-level bootstrap of [`metrics::bootstrap::pool_seeds`], on the clips every seed and,
+//! for the change, the base hold). Results of one name without distinct seeds stay rows of
+//! their own (`name#2`, …).
+//!
 //! A column is shown when at least one row has a value for it; columns no row has (METEOR
 //! without Java, say) are listed under `omitted`. A missing value is `null` / "n/a", and so is
 //! its change.
@@ -27,7 +35,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use data::classify::BUILTIN_TASKS;
-use metrics::bootstrap::{difference_interval, percentile_interval, Mean, Resamples, Statistic};
+use metrics::bootstrap::{
+    difference_interval, percentile_interval, pool_seeds, Mean, Resamples, Statistic,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::caption::metric_title;
@@ -66,6 +76,18 @@ pub struct ReportRow {
     /// off.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Option<PairedChange>>,
+    /// The training seeds this row pools (empty: one result). A pooled row's `values` are
+    /// means over its seeds, its `deltas` the mean's change, its intervals over seeds and
+    /// clips.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seeds: Vec<u64>,
+    /// Per seed (in `seeds` order), the value of every column.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_seed: Vec<Vec<Option<f64>>>,
+    /// Per column, the sample standard deviation over the seeds (`null` with fewer than two
+    /// values); empty for a row of one result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spread: Vec<Option<f64>>,
 }
 
 /// A change against the base on the items both results hold, with the paired bootstrap
@@ -84,7 +106,8 @@ pub struct PairedChange {
     pub paired: usize,
     /// Items only the base holds, dropped.
     pub only_base: usize,
-    /// Items only this model holds, dropped.
+    /// Items only this model holds, dropped (for a pooled row: summed over its seeds, an
+    /// item counting for each seed it is not shared from).
     pub only_run: usize,
 }
 
@@ -174,11 +197,13 @@ fn build(base: &EvalResult, runs: &[EvalResult], bootstrap: Option<&BootstrapOpt
         .into_iter()
         .partition(|c| all.iter().any(|r| value(r, &c.key).is_some()));
     let base_values: Vec<Option<f64>> = columns.iter().map(|c| value(base, &c.key)).collect();
+    let arms: Vec<Vec<&EvalResult>> = std::iter::once(vec![base]).chain(arms_of(runs)).collect();
     let mut names: Vec<String> = Vec::new();
-    let rows = all
+    let rows = arms
         .iter()
         .enumerate()
-        .map(|(i, r)| {
+        .map(|(i, members)| {
+            let r = members[0];
             let mut name = r.name.clone();
             let mut k = 1;
             while names.contains(&name) {
@@ -186,7 +211,17 @@ fn build(base: &EvalResult, runs: &[EvalResult], bootstrap: Option<&BootstrapOpt
                 name = format!("{}#{k}", r.name);
             }
             names.push(name.clone());
-            let values: Vec<Option<f64>> = columns.iter().map(|c| value(r, &c.key)).collect();
+            let per_seed: Vec<Vec<Option<f64>>> = members
+                .iter()
+                .map(|m| columns.iter().map(|c| value(m, &c.key)).collect())
+                .collect();
+            let column = |c: usize| -> Vec<f64> { per_seed.iter().filter_map(|v| v[c]).collect() };
+            let values: Vec<Option<f64>> = (0..columns.len())
+                .map(|c| {
+                    let v = column(c);
+                    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+                })
+                .collect();
             let deltas = values
                 .iter()
                 .zip(&base_values)
@@ -196,6 +231,7 @@ fn build(base: &EvalResult, runs: &[EvalResult], bootstrap: Option<&BootstrapOpt
                     _ => None,
                 })
                 .collect();
+            let pooled = members.len() > 1;
             ReportRow {
                 name,
                 model: r.model.clone(),
@@ -203,6 +239,17 @@ fn build(base: &EvalResult, runs: &[EvalResult], bootstrap: Option<&BootstrapOpt
                 deltas,
                 intervals: vec![],
                 changes: vec![],
+                seeds: if pooled {
+                    members.iter().filter_map(|m| m.train_seed).collect()
+                } else {
+                    vec![]
+                },
+                spread: if pooled {
+                    (0..columns.len()).map(|c| sample_sd(&column(c))).collect()
+                } else {
+                    vec![]
+                },
+                per_seed: if pooled { per_seed } else { vec![] },
             }
         })
         .collect();
@@ -213,31 +260,81 @@ fn build(base: &EvalResult, runs: &[EvalResult], bootstrap: Option<&BootstrapOpt
         bootstrap: None,
     };
     if let Some(opts) = bootstrap {
-        add_intervals(&mut report, &all, opts);
+        add_intervals(&mut report, &arms, opts);
     }
     report
 }
 
-/// Matches `run`'s items to `base`'s by id, in the base's order: (base items, run items,
-/// items only the base holds, items only the run holds). A repeated id pairs once.
-fn pair_items<'a, T>(
-    base: &'a [T],
-    run: &'a [T],
-    id: impl Fn(&T) -> &str,
-) -> (Vec<&'a T>, Vec<&'a T>, usize, usize) {
-    let mut by_id: HashMap<&str, &T> = HashMap::new();
-    for r in run {
-        by_id.entry(id(r)).or_insert(r);
+/// The rows of `runs`: results that share a name, each with a training seed and no two with
+/// the same one, are pooled into one row (at the first one's place, in the given order);
+/// every other result is a row of its own.
+fn arms_of(runs: &[EvalResult]) -> Vec<Vec<&EvalResult>> {
+    let mut by_name: BTreeMap<&str, Vec<&EvalResult>> = BTreeMap::new();
+    for r in runs {
+        by_name.entry(r.name.as_str()).or_default().push(r);
     }
-    let (mut b, mut r) = (Vec::new(), Vec::new());
-    for x in base {
-        if let Some(y) = by_id.remove(id(x)) {
-            b.push(x);
-            r.push(y);
+    let poolable = |members: &[&EvalResult]| {
+        let seeds: BTreeSet<Option<u64>> = members.iter().map(|m| m.train_seed).collect();
+        members.len() > 1 && !seeds.contains(&None) && seeds.len() == members.len()
+    };
+    let mut out: Vec<Vec<&EvalResult>> = Vec::new();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    for r in runs {
+        let members = &by_name[r.name.as_str()];
+        if !poolable(members) {
+            out.push(vec![r]);
+        } else if done.insert(r.name.as_str()) {
+            out.push(members.clone());
         }
     }
-    let (only_base, only_run) = (base.len() - b.len(), run.len() - r.len());
-    (b, r, only_base, only_run)
+    out
+}
+
+/// The sample standard deviation (n − 1), `None` below two values.
+fn sample_sd(v: &[f64]) -> Option<f64> {
+    if v.len() < 2 {
+        return None;
+    }
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    let ss: f64 = v.iter().map(|x| (x - mean).powi(2)).sum();
+    Some((ss / (v.len() - 1) as f64).sqrt())
+}
+
+/// Matches the items of several results by id, in the first one's order, keeping the ids
+/// every list holds (a repeated id counts once): the matched items per list, and per list how
+/// many of its items were dropped.
+fn align_items<'a, T>(lists: &[&'a [T]], id: impl Fn(&T) -> &str) -> (Vec<Vec<&'a T>>, Vec<usize>) {
+    let maps: Vec<HashMap<&str, &T>> = lists[1..]
+        .iter()
+        .map(|l| {
+            let mut m: HashMap<&str, &T> = HashMap::new();
+            for x in l.iter() {
+                m.entry(id(x)).or_insert(x);
+            }
+            m
+        })
+        .collect();
+    let mut out: Vec<Vec<&T>> = vec![Vec::new(); lists.len()];
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for x in lists[0].iter() {
+        let key = id(x);
+        if !seen.insert(key) {
+            continue;
+        }
+        let others: Option<Vec<&T>> = maps.iter().map(|m| m.get(key).copied()).collect();
+        if let Some(others) = others {
+            out[0].push(x);
+            for (o, y) in out[1..].iter_mut().zip(others) {
+                o.push(y);
+            }
+        }
+    }
+    let dropped = lists
+        .iter()
+        .zip(&out)
+        .map(|(l, o)| l.len() - o.len())
+        .collect();
+    (out, dropped)
 }
 
 /// One group of columns (a captioning set or a classification task) of one result: metric →
@@ -312,42 +409,63 @@ fn group<'a>(r: &'a EvalResult, group_key: &str) -> Option<Group<'a>> {
     }
 }
 
-/// The base's and the run's groups restricted to the items both hold.
-fn paired_groups<'a>(
-    base: &'a EvalResult,
-    run: &'a EvalResult,
+/// The groups of several results restricted to the items all of them hold, with how many
+/// items each dropped (`None` when one lacks the group or its per-item data).
+fn aligned_groups<'a>(
+    results: &[&'a EvalResult],
     group_key: &str,
-) -> Option<(Group<'a>, Group<'a>, usize, usize)> {
+) -> Option<(Vec<Group<'a>>, Vec<usize>)> {
     let (kind, name) = group_key.split_once('/')?;
     match kind {
         "captioning" => {
-            let (b, r) = (base.captioning.get(name)?, run.captioning.get(name)?);
-            if b.items.is_empty() || r.items.is_empty() {
+            let entries: Option<Vec<&[CaptionItem]>> = results
+                .iter()
+                .map(|r| r.captioning.get(name).map(|e| e.items.as_slice()))
+                .collect();
+            let entries = entries?;
+            if entries.iter().any(|e| e.is_empty()) {
                 return None;
             }
-            let (b, r, ob, or) = pair_items(&b.items, &r.items, |i| i.id.as_str());
-            Some((Group::Caption(b), Group::Caption(r), ob, or))
+            let (items, dropped) = align_items(&entries, |i| i.id.as_str());
+            Some((items.into_iter().map(Group::Caption).collect(), dropped))
         }
         "classification" => {
-            let (b, r) = (
-                base.classification.get(name)?,
-                run.classification.get(name)?,
-            );
-            if b.items.is_empty() || r.items.is_empty() {
+            let entries: Option<Vec<&[crate::classify_report::ClassItem]>> = results
+                .iter()
+                .map(|r| r.classification.get(name).map(|e| e.items.as_slice()))
+                .collect();
+            let entries = entries?;
+            if entries.iter().any(|e| e.is_empty()) {
                 return None;
             }
-            let (b, r, ob, or) = pair_items(&b.items, &r.items, |i| i.id.as_str());
-            let f = |v: Vec<&crate::classify_report::ClassItem>| {
-                Group::Classify(v.iter().map(|i| f64::from(u8::from(i.correct))).collect())
-            };
-            Some((f(b), f(r), ob, or))
+            let (items, dropped) = align_items(&entries, |i| i.id.as_str());
+            let groups = items
+                .into_iter()
+                .map(|v| {
+                    Group::Classify(v.iter().map(|i| f64::from(u8::from(i.correct))).collect())
+                })
+                .collect();
+            Some((groups, dropped))
         }
         _ => None,
     }
 }
 
-/// Fills the rows' `intervals` and `changes` and the report's `bootstrap`.
-fn add_intervals(report: &mut Report, all: &[&EvalResult], opts: &BootstrapOptions) {
+/// The replicates and full-data values of each group on `opts`' resamples.
+fn all_replicates(
+    groups: &[Group<'_>],
+    metrics: &[&str],
+    opts: &BootstrapOptions,
+) -> Result<Vec<(Replicates, Replicates)>> {
+    groups
+        .iter()
+        .map(|g| g.replicates(metrics, opts.plan()))
+        .collect()
+}
+
+/// Fills the rows' `intervals` and `changes` and the report's `bootstrap`. `arms[i]` holds
+/// the results of row `i` (one, or the seeds it pools).
+fn add_intervals(report: &mut Report, arms: &[Vec<&EvalResult>], opts: &BootstrapOptions) {
     let n_cols = report.columns.len();
     // Column groups: `captioning/<set>` or `classification/<task>` → (column, metric).
     let mut groups: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
@@ -364,10 +482,11 @@ fn add_intervals(report: &mut Report, all: &[&EvalResult], opts: &BootstrapOptio
         reasons.entry(c).or_default().insert(why);
     };
     let conf = opts.confidence;
+    let base = arms[0][0];
     for (i, row) in report.rows.iter_mut().enumerate() {
         row.intervals = vec![None; n_cols];
         row.changes = vec![None; n_cols];
-        let r = all[i];
+        let members = &arms[i];
         for (g, cols) in &groups {
             let present: Vec<&str> = cols
                 .iter()
@@ -382,8 +501,14 @@ fn add_intervals(report: &mut Report, all: &[&EvalResult], opts: &BootstrapOptio
             } else {
                 "sample"
             };
-            // The row's own interval, over all its items.
-            match group(r, g).map(|grp| grp.replicates(&present, opts.plan())) {
+            // The row's own interval: over all its items, or over its seeds and the items
+            // every seed holds.
+            let own = if members.len() == 1 {
+                group(members[0], g).map(|grp| vec![grp])
+            } else {
+                aligned_groups(members, g).map(|(groups, _)| groups)
+            };
+            match own.map(|grps| all_replicates(&grps, &present, opts)) {
                 None => {
                     for (c, m) in cols {
                         if present.contains(&m.as_str()) {
@@ -399,14 +524,20 @@ fn add_intervals(report: &mut Report, all: &[&EvalResult], opts: &BootstrapOptio
                         note(*c, format!("`{}`: {e}", row.name));
                     }
                 }
-                Some(Ok(((reps, not), _))) => {
+                Some(Ok(sides)) => {
                     for (c, m) in cols {
-                        if let Some(v) = reps.get(m) {
-                            match percentile_interval(v, conf) {
+                        let reps: Option<Vec<&[f64]>> = sides
+                            .iter()
+                            .map(|((reps, _), _)| reps.get(m).map(Vec::as_slice))
+                            .collect();
+                        if let Some(reps) = reps {
+                            let pooled = pool_seeds(&reps, opts.seed);
+                            match pooled.and_then(|p| percentile_interval(&p, conf)) {
                                 Ok(iv) => row.intervals[*c] = Some([iv.low, iv.high]),
                                 Err(e) => note(*c, format!("`{}`: {e}", row.name)),
                             }
-                        } else if let Some(why) = not.get(m) {
+                        } else if let Some(why) = sides.iter().find_map(|((_, not), _)| not.get(m))
+                        {
                             note(*c, why.clone());
                         }
                     }
@@ -415,28 +546,29 @@ fn add_intervals(report: &mut Report, all: &[&EvalResult], opts: &BootstrapOptio
             if i == 0 {
                 continue;
             }
-            // The paired change against the base.
+            // The paired change against the base, on the items the base and every seed hold.
             let both: Vec<&str> = present
                 .iter()
                 .copied()
-                .filter(|m| value(all[0], &format!("{g}/{m}")).is_some())
+                .filter(|m| value(base, &format!("{g}/{m}")).is_some())
                 .collect();
             if both.is_empty() {
                 continue;
             }
-            let Some((b, rr, only_base, only_run)) = paired_groups(all[0], r, g) else {
+            let with_base: Vec<&EvalResult> = std::iter::once(base)
+                .chain(members.iter().copied())
+                .collect();
+            let Some((grps, dropped)) = aligned_groups(&with_base, g) else {
                 continue;
             };
-            if b.len() == 0 {
+            let paired = grps[0].len();
+            if paired == 0 {
                 for (c, _) in cols {
                     note(*c, format!("`{}` and the base share no {what}", row.name));
                 }
                 continue;
             }
-            let sides = b
-                .replicates(&both, opts.plan())
-                .and_then(|x| Ok((x, rr.replicates(&both, opts.plan())?)));
-            let ((b_reps, b_point), (r_reps, r_point)) = match sides {
+            let sides = match all_replicates(&grps, &both, opts) {
                 Ok(x) => x,
                 Err(e) => {
                     for (c, _) in cols {
@@ -445,23 +577,34 @@ fn add_intervals(report: &mut Report, all: &[&EvalResult], opts: &BootstrapOptio
                     continue;
                 }
             };
+            let (base_side, run_sides) = sides.split_first().expect("the base and a run");
             for (c, m) in cols {
-                let (Some(bv), Some(rv)) = (b_reps.0.get(m), r_reps.0.get(m)) else {
+                let (Some(bv), Some(bp)) = (base_side.0 .0.get(m), base_side.1 .0.get(m)) else {
                     continue;
                 };
-                let (Some(bp), Some(rp)) = (b_point.0.get(m), r_point.0.get(m)) else {
+                let reps: Option<Vec<&[f64]>> = run_sides
+                    .iter()
+                    .map(|((reps, _), _)| reps.get(m).map(Vec::as_slice))
+                    .collect();
+                let points: Option<Vec<f64>> = run_sides
+                    .iter()
+                    .map(|(_, (p, _))| p.get(m).map(|p| p[0]))
+                    .collect();
+                let (Some(reps), Some(points)) = (reps, points) else {
                     continue;
                 };
-                match difference_interval(rv, bv, conf) {
+                let mean = points.iter().sum::<f64>() / points.len() as f64;
+                let pooled = pool_seeds(&reps, opts.seed);
+                match pooled.and_then(|p| difference_interval(&p, bv, conf)) {
                     Ok(iv) => {
                         row.changes[*c] = Some(PairedChange {
-                            change: rp[0] - bp[0],
+                            change: mean - bp[0],
                             low: iv.low,
                             high: iv.high,
                             excludes_zero: iv.excludes_zero(),
-                            paired: b.len(),
-                            only_base,
-                            only_run,
+                            paired,
+                            only_base: dropped[0],
+                            only_run: dropped[1..].iter().sum(),
                         })
                     }
                     Err(e) => note(*c, format!("`{}` against the base: {e}", row.name)),
@@ -508,6 +651,8 @@ impl Report {
             row.deltas = pick(&idx, &row.deltas);
             row.intervals = pick(&idx, &row.intervals);
             row.changes = pick(&idx, &row.changes);
+            row.spread = pick(&idx, &row.spread);
+            row.per_seed = row.per_seed.iter().map(|v| pick(&idx, v)).collect();
         }
         self.columns = idx.iter().map(|&i| self.columns[i].clone()).collect();
         self.omitted.retain(|k| wanted(k));
@@ -551,11 +696,15 @@ pub fn report_markdown(r: &Report, title: &str) -> String {
     md.push('\n');
     for row in &r.rows {
         md.push_str(&format!("| {} |", row.name));
-        for (v, d) in row.values.iter().zip(&row.deltas) {
+        for (c, (v, d)) in row.values.iter().zip(&row.deltas).enumerate() {
+            let spread = match row.spread.get(c).copied().flatten() {
+                Some(sd) => format!(" ± {:.2}", 100.0 * sd),
+                None => String::new(),
+            };
             let cell = match (v, d) {
                 (None, _) => "n/a".to_string(),
-                (Some(v), None) => format!("{:.2}", 100.0 * v),
-                (Some(v), Some(d)) => format!("{:.2} ({:+.2})", 100.0 * v, 100.0 * d),
+                (Some(v), None) => format!("{:.2}{spread}", 100.0 * v),
+                (Some(v), Some(d)) => format!("{:.2}{spread} ({:+.2})", 100.0 * v, 100.0 * d),
             };
             md.push_str(&format!(" {cell} |"));
         }
@@ -563,7 +712,19 @@ pub fn report_markdown(r: &Report, title: &str) -> String {
     }
     md.push('\n');
     for row in &r.rows {
-        if let Some(m) = &row.model {
+        if !row.seeds.is_empty() {
+            let seeds: Vec<String> = row.seeds.iter().map(u64::to_string).collect();
+            md.push_str(&format!(
+                "- `{}`: the mean ± standard deviation over {} training seeds ({}); seed {}: {}\n",
+                row.name,
+                row.seeds.len(),
+                seeds.join(", "),
+                seeds[0],
+                row.model
+                    .as_ref()
+                    .map_or("?".to_string(), |m| m.to_string())
+            ));
+        } else if let Some(m) = &row.model {
             md.push_str(&format!("- `{}`: {m}\n", row.name));
         }
     }
@@ -596,10 +757,18 @@ fn intervals_markdown(r: &Report, b: &ReportBootstrap, base: &str) -> String {
          samples ({} resamples, seed {}); values ×100. A row `model − {base}` is the change \
          against the base on the clips or samples both were evaluated on, with the paired \
          bootstrap interval of the difference; `*` marks a change whose interval excludes \
-         zero.\n\n| model |",
+         zero.{}\n\n| model |",
         percent(b.confidence),
         b.resamples,
-        b.seed
+        b.seed,
+        if r.rows.iter().any(|row| !row.seeds.is_empty()) {
+            " A row pooling several training seeds has its interval over seeds and clips: \
+             each resample draws the seeds with replacement and the clips with replacement \
+             (the same clips for every seed and for the base, those all of them hold) and \
+             averages the drawn seeds' values."
+        } else {
+            ""
+        }
     );
     for c in &r.columns {
         md.push_str(&format!(" {} |", c.title));

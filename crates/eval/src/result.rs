@@ -33,6 +33,9 @@
 //!   ROUGE-L / SPICE, [`crate::score::CaptionItem`]); per sample `{"id", "correct"}`
 //!   ([`crate::classify_report::ClassItem`]).
 //!
+//! A finetuned model's result may also name its training seed (`"train_seed": 43`, optional):
+//! `eval report` pools the results of one name and several seeds into one row.
+//!
 //! Metric values are fractions (not percentages); `null` means not computed, with the reason
 //! in `not_computed`. `model` is `null` for results of scored files. Captioning sets are keyed
 //! by a dataset name (default: the manifest's file stem), classification by the task name.
@@ -100,6 +103,11 @@ pub struct EvalResult {
     /// Row name in reports.
     pub name: String,
     pub model: Option<ModelId>,
+    /// The training seed of the model, when it is one of several seeds of one recipe (the
+    /// trainer writes it; `eval caption|classify --train-seed`). `eval report` pools the
+    /// results that share a name and differ in this seed into one row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_seed: Option<u64>,
     #[serde(default)]
     pub captioning: BTreeMap<String, CaptionEntry>,
     #[serde(default)]
@@ -113,6 +121,7 @@ impl EvalResult {
             format: RESULT_FORMAT.into(),
             name: name.into(),
             model,
+            train_seed: None,
             captioning: BTreeMap::new(),
             classification: BTreeMap::new(),
         }
@@ -171,10 +180,12 @@ impl EvalResult {
 }
 
 /// Loads `path` (or starts a new result named `name`, default the model's short name), lets
-/// `add` put its entry in, and saves. Refuses a file that holds another model's results.
+/// `add` put its entry in, and saves. Refuses a file that holds another model's results, or
+/// the results of another training seed.
 pub fn update_result_file(
     path: &Path,
     name: Option<&str>,
+    train_seed: Option<u64>,
     model: Option<&ModelId>,
     add: impl FnOnce(&mut EvalResult),
 ) -> Result<EvalResult> {
@@ -193,8 +204,21 @@ pub fn update_result_file(
         let default = model.map_or_else(|| "run".to_string(), ModelId::short_name);
         EvalResult::new(name.unwrap_or(&default), model.cloned())
     };
+    if let (Some(have), Some(new)) = (r.train_seed, train_seed) {
+        if have != new {
+            return Err(Error::file(
+                path,
+                format!(
+                    "holds the results of training seed {have}, not {new}: use another result file"
+                ),
+            ));
+        }
+    }
     if let Some(n) = name {
         r.name = n.to_string();
+    }
+    if train_seed.is_some() {
+        r.train_seed = train_seed;
     }
     if r.model.is_none() {
         r.model = model.cloned();

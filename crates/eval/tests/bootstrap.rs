@@ -325,3 +325,211 @@ fn report_gives_intervals_and_paired_changes() {
     ]);
     assert!(!ok && stderr.contains("confidence"), "{stderr}");
 }
+
+/// `eval score` of `preds` into the result file `name-seed.json`, named `name`, trained with
+/// `seed`.
+fn score_seeded(dir: &Path, preds: &Path, name: &str, seed: u64) -> PathBuf {
+    let result = dir.join(format!("{name}-{seed}.json"));
+    let seed = seed.to_string();
+    let (ok, _, stderr) = eval(&[
+        "score",
+        "--predictions",
+        s(preds),
+        "--out",
+        s(&dir.join(format!("out-{name}-{seed}"))),
+        "--no-java",
+        "--result",
+        s(&result),
+        "--name",
+        name,
+        "--train-seed",
+        &seed,
+        "--dataset",
+        "caps",
+    ]);
+    assert!(ok, "{stderr}");
+    result
+}
+
+fn report_of(dir: &Path, base: &Path, runs: &[&Path], out: &str) -> (String, serde_json::Value) {
+    let out = dir.join(out);
+    let mut args = vec!["report", "--base", s(base), "--out", s(&out), "--runs"];
+    args.extend(runs.iter().map(|p| s(p)));
+    let (ok, stdout, stderr) = eval(&args);
+    assert!(ok, "{stderr}");
+    (stdout, read_json(out.join("report.json")))
+}
+
+#[test]
+fn report_pools_the_seeds_of_one_recipe() {
+    use metrics::bootstrap::{percentile_interval, seed_draws};
+    let d = scratch("bootstrap-seeds");
+    let ids: Vec<String> = (0..40).map(|i| format!("c{i}")).collect();
+    let base = score(&d, &predictions(&d, "base", &ids, |i| i % 4 == 0), "base");
+    add_task(&base, "vsc", 200, |i| i % 10 < 7);
+    // Three seeds of one recipe: different captions, 90%, 80% and 60% on vsc.
+    let goods: [fn(usize) -> bool; 3] = [|i| i % 4 != 3, |i| i % 2 == 0, |i| i % 4 >= 2];
+    let accs: [fn(usize) -> bool; 3] = [|i| i % 10 < 9, |i| i % 10 < 8, |i| i % 10 < 6];
+    let arm: Vec<PathBuf> = (0..3)
+        .map(|j| {
+            let preds = predictions(&d, &format!("arm{j}"), &ids, goods[j]);
+            let r = score_seeded(&d, &preds, "arm", j as u64 + 1);
+            add_task(&r, "vsc", 200, accs[j]);
+            r
+        })
+        .collect();
+    // A result of another seed cannot be added to a seed's file.
+    let (ok, _, stderr) = eval(&[
+        "score",
+        "--predictions",
+        s(&d.join("arm0.jsonl")),
+        "--out",
+        s(&d.join("out-wrong")),
+        "--no-java",
+        "--result",
+        s(&arm[0]),
+        "--train-seed",
+        "7",
+    ]);
+    assert!(!ok && stderr.contains("training seed 1, not 7"), "{stderr}");
+    // Two results of one name without seeds stay two rows, as before.
+    let twin = score(&d, &predictions(&d, "twin", &ids, |i| i % 3 == 0), "twin");
+    let (_, r) = report_of(
+        &d,
+        &base,
+        &[&arm[0], &twin, &arm[1], &twin, &arm[2]],
+        "pooled",
+    );
+    let names: Vec<&str> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["base", "arm", "twin", "twin#2"]);
+    let row = &r["rows"][1];
+    assert_eq!(row["seeds"], serde_json::json!([1, 2, 3]));
+    assert!(r["rows"][2].get("seeds").is_none());
+    let keys: Vec<&str> = r["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    let vsc = keys
+        .iter()
+        .position(|k| *k == "classification/vsc/accuracy")
+        .unwrap();
+    let cider = keys
+        .iter()
+        .position(|k| *k == "captioning/caps/cider_d")
+        .unwrap();
+
+    // The value is the mean over seeds, the spread their sample standard deviation.
+    let per = [0.9, 0.8, 0.6];
+    let mean = per.iter().sum::<f64>() / 3.0;
+    let sd = (per.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+    assert!(close(row["values"][vsc].as_f64().unwrap(), mean), "{row}");
+    assert!(close(row["spread"][vsc].as_f64().unwrap(), sd), "{row}");
+    assert!(close(row["deltas"][vsc].as_f64().unwrap(), mean - 0.7));
+    assert_eq!(row["per_seed"].as_array().unwrap().len(), 3);
+    assert!(close(row["per_seed"][2][vsc].as_f64().unwrap(), 0.6));
+
+    // The interval over seeds and samples, recomputed here: resample b draws the samples
+    // (the same for each seed and the base) and 3 of the 3 seeds, and averages.
+    let outcomes = |f: fn(usize) -> bool| -> Vec<f64> {
+        (0..200).map(|i| f64::from(u8::from(f(i)))).collect()
+    };
+    let plan = Resamples::Seeded {
+        seed: 0,
+        count: 1000,
+    };
+    let reps: Vec<Vec<f64>> = accs
+        .iter()
+        .map(|f| {
+            let v = outcomes(*f);
+            replicates(&[&Mean(&v)], plan).unwrap().remove(0)
+        })
+        .collect();
+    let pooled: Vec<f64> = (0..1000)
+        .map(|b| seed_draws(0, b, 3).iter().map(|&j| reps[j][b]).sum::<f64>() / 3.0)
+        .collect();
+    let want = percentile_interval(&pooled, 0.95).unwrap();
+    let iv = &row["intervals"][vsc];
+    assert!(close(iv[0].as_f64().unwrap(), want.low), "{iv} {want:?}");
+    assert!(close(iv[1].as_f64().unwrap(), want.high), "{iv} {want:?}");
+    // Seeds this far apart make it much wider than one seed's interval over samples alone.
+    let one = percentile_interval(&reps[1], 0.95).unwrap();
+    assert!(
+        want.high - want.low > 2.0 * (one.high - one.low),
+        "{want:?} {one:?}"
+    );
+    let b = outcomes(|i| i % 10 < 7);
+    let b_reps = replicates(&[&Mean(&b)], plan).unwrap().remove(0);
+    let want = difference_interval(&pooled, &b_reps, 0.95).unwrap();
+    let ch = &row["changes"][vsc];
+    assert!(close(ch["change"].as_f64().unwrap(), mean - 0.7), "{ch}");
+    assert!(
+        close(ch["low"].as_f64().unwrap(), want.low),
+        "{ch} {want:?}"
+    );
+    assert!(
+        close(ch["high"].as_f64().unwrap(), want.high),
+        "{ch} {want:?}"
+    );
+    assert_eq!(ch["paired"], 200);
+    // CIDEr-D pools too (recomputed per resample for each seed).
+    assert!(row["intervals"][cider].is_array(), "{row}");
+    assert!(row["changes"][cider].is_object(), "{row}");
+
+    let md = std::fs::read_to_string(d.join("pooled/report.md")).unwrap();
+    let line = md.lines().find(|l| l.starts_with("| arm |")).unwrap();
+    assert!(
+        line.contains(&format!("{:.2} ± {:.2}", 100.0 * mean, 100.0 * sd)),
+        "{line}"
+    );
+    assert!(md.contains("over 3 training seeds (1, 2, 3)"), "{md}");
+    assert!(md.contains("interval over seeds and clips"), "{md}");
+
+    // Three seeds that scored exactly alike pool to that one result: same intervals, no spread.
+    let copies: Vec<PathBuf> = (1..=3)
+        .map(|k| {
+            let mut v = read_json(&arm[0]);
+            v["train_seed"] = serde_json::json!(10 + k);
+            let p = d.join(format!("copy{k}.json"));
+            std::fs::write(&p, serde_json::to_string(&v).unwrap()).unwrap();
+            p
+        })
+        .collect();
+    let (_, pooled) = report_of(&d, &base, &[&copies[0], &copies[1], &copies[2]], "copies");
+    let (_, single) = report_of(&d, &base, &[&arm[0]], "single");
+    let (p, s1) = (&pooled["rows"][1], &single["rows"][1]);
+    // Equal up to the rounding of a mean of three equal numbers.
+    fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+        match (a, b) {
+            (serde_json::Value::Number(x), serde_json::Value::Number(y)) => {
+                (x.as_f64().unwrap() - y.as_f64().unwrap()).abs() <= 1e-12
+            }
+            (serde_json::Value::Array(x), serde_json::Value::Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
+            }
+            (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+                x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+            }
+            _ => a == b,
+        }
+    }
+    for field in ["values", "deltas", "intervals", "changes"] {
+        assert!(
+            same(&p[field], &s1[field]),
+            "{field}: {} vs {}",
+            p[field],
+            s1[field]
+        );
+    }
+    assert!(p["spread"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x.as_f64().unwrap().abs() <= 1e-12));
+}

@@ -33,6 +33,12 @@
 //!   only the document-frequency counts, the tf-idf weights and norms, and the dot products
 //!   over the precomputed matches are computed, once per distinct clip drawn.
 //!
+//! **Seeds.** Several training seeds of one recipe, scored on the same items, are pooled by a
+//! two-level bootstrap ([`pool_seeds`]): resample `b` draws the items as above (the same
+//! indices for every seed) and, independently, `k` of the `k` seeds with replacement
+//! ([`seed_draws`]), and its value is the mean of the drawn seeds' values on the drawn items.
+//! The interval then covers both the spread over seeds and that over items.
+//!
 //! Metrics whose corpus value is neither a mean nor recomputable here (METEOR's aggregate of
 //! its pooled Java statistics) get no interval from this module.
 
@@ -313,6 +319,39 @@ pub fn difference_interval(a: &[f64], b: &[f64], confidence: f64) -> Result<Inte
     }
     let diff: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
     percentile_interval(&diff, confidence)
+}
+
+/// The random stream of the seed draws: `seed ^ SEED_DRAW_STREAM` (independent of the
+/// items' stream of the same `seed`).
+pub const SEED_DRAW_STREAM: u64 = 0x5eed_5eed_5eed_5eed;
+
+/// The seeds drawn in resample `b` of `k` seeds: [`resample_indices`]`(seed ^`
+/// [`SEED_DRAW_STREAM`]`, b, k)`.
+pub fn seed_draws(seed: u64, resample: usize, k: usize) -> Vec<usize> {
+    resample_indices(seed ^ SEED_DRAW_STREAM, resample, k)
+}
+
+/// The pooled replicates of `k` seeds: `per_seed[j]` holds seed `j`'s replicates on the same
+/// resamples of the same items; resample `b`'s value is the mean of `per_seed[j][b]` over the
+/// seeds [`seed_draws`]`(seed, b, k)` drew. With one seed, its replicates.
+///
+/// Errors: [`Error::Bootstrap`] with no seeds or replicate lists of different lengths.
+pub fn pool_seeds(per_seed: &[&[f64]], seed: u64) -> Result<Vec<f64>> {
+    let k = per_seed.len();
+    let Some(first) = per_seed.first() else {
+        return Err(Error::Bootstrap("no seeds to pool".into()));
+    };
+    if per_seed.iter().any(|r| r.len() != first.len()) {
+        return Err(Error::Bootstrap(
+            "seeds with different numbers of replicates".into(),
+        ));
+    }
+    Ok((0..first.len())
+        .map(|b| {
+            let draws = seed_draws(seed, b, k);
+            draws.iter().map(|&j| per_seed[j][b]).sum::<f64>() / k as f64
+        })
+        .collect())
 }
 
 /// The point estimate and percentile-bootstrap interval of one statistic.

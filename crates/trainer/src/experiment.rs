@@ -358,7 +358,10 @@ pub fn evaluate(
     };
     let path = dir.join(format!("{name}.json"));
     let _ = std::fs::remove_file(&path);
-    let run = evaluate_model(&m, e, &id, &name, &dir.join(&name), &path)?;
+    let mut run = evaluate_model(&m, e, &id, &name, &dir.join(&name), &path)?;
+    // The seed that trained it, so that `eval report` can pool the seeds of one recipe.
+    run.train_seed = Some(cfg.train.seed);
+    run.save(&path)?;
 
     let (report, title) = match &base {
         Some(b) => (

@@ -105,6 +105,7 @@ fn finish(report: &CaptionReport, out: &Path, result: &ResultArgs, dataset: Stri
         update_result_file(
             path,
             result.name.as_deref(),
+            result.train_seed,
             report.summary.model.as_ref(),
             |r| r.add_caption(&dataset, &report.summary),
         )?;

@@ -132,6 +132,7 @@ pub fn run_classify(a: ClassifyArgs) -> Result<()> {
         update_result_file(
             path,
             a.result.name.as_deref(),
+            a.result.train_seed,
             report.summary.model.as_ref(),
             |r| r.add_classify(&report.summary),
         )?;

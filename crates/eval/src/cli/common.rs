@@ -140,4 +140,8 @@ pub struct ResultArgs {
     /// The model's name in reports (default: the adapter's or the model's directory name).
     #[arg(long)]
     pub name: Option<String>,
+    /// The seed the model was trained with: `eval report` pools the results of one name and
+    /// several seeds into one row (mean, spread, interval over seeds and clips).
+    #[arg(long)]
+    pub train_seed: Option<u64>,
 }

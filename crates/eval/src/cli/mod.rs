@@ -41,7 +41,10 @@ pub struct ReportArgs {
     /// The base model's result JSON.
     #[arg(long)]
     base: PathBuf,
-    /// The finetuned models' result JSONs.
+    /// The finetuned models' result JSONs. Results that share a name and each name a
+    /// different training seed (`train_seed`, written by the trainer or `--train-seed`) are
+    /// pooled into one row: mean ± standard deviation over seeds, intervals over seeds and
+    /// clips.
     #[arg(long, num_args = 1.., required = true)]
     runs: Vec<PathBuf>,
     /// Output directory: report.md, report.json, report.png.
