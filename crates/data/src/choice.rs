@@ -12,7 +12,9 @@
 //!
 //! **The options are ours** (the paper does not publish how it drew them): for each item the
 //! distractors are drawn uniformly without replacement from the other classes, and the correct
-//! letter uniformly among the letters, by an RNG seeded with the task's seed and the item's id.
+//! letter uniformly among the letters, by an RNG seeded with the task's seed and the item's id
+//! (or, with `order = "fixed"`, the options in the class list's order: with as many options
+//! as classes, a class always has the same letter).
 //! An item's question is a pure function of (seed, id, class, class list): it does not depend
 //! on the manifest's order or on the other items, so a teacher file made on a superset of the
 //! student's items still matches. Letters are balanced in expectation (each correct with
@@ -83,6 +85,25 @@ impl Condition {
     }
 }
 
+/// The order of an item's options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptionOrder {
+    /// The true class at a uniformly drawn letter, the distractors in drawn order: the letter
+    /// says nothing about the class.
+    #[default]
+    Shuffled,
+    /// The options in the order of the task's classes: with as many options as classes, each
+    /// class always has the same letter (a classification with letter labels).
+    Fixed,
+}
+
+impl OptionOrder {
+    fn is_shuffled(&self) -> bool {
+        *self == Self::Shuffled
+    }
+}
+
 /// A multiple-choice task: its classes, how many options an item shows, the seed of the
 /// options, and the prompt. Read from TOML by the binaries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +120,10 @@ pub struct ChoiceTask {
     /// Seeds the distractors and the letter balance.
     #[serde(default)]
     pub seed: u64,
+    /// How an item's options are ordered: `shuffled` (the true class at a uniformly drawn
+    /// letter) or `fixed` (in the order of `classes`).
+    #[serde(default, skip_serializing_if = "OptionOrder::is_shuffled")]
+    pub order: OptionOrder,
     /// The user prompt; `{options}` becomes `A. class` lines.
     #[serde(default = "default_prompt")]
     pub prompt: String,
@@ -218,16 +243,27 @@ impl ChoiceTask {
     }
 
     /// The classes behind the letters of item `id` whose class is `class`, and the correct
-    /// letter: distractors drawn without replacement from the other classes, the true class
-    /// at a uniformly drawn letter.
+    /// letter: distractors drawn without replacement from the other classes; the true class
+    /// at a uniformly drawn letter ([`OptionOrder::Shuffled`]) or all options in class order
+    /// ([`OptionOrder::Fixed`]).
     fn question(&self, id: &str, class: usize) -> (Vec<usize>, usize) {
         let mut rng = Rng::new(derive_seed(self.seed, self.id_hash(id)));
         let mut others: Vec<usize> = (0..self.classes.len()).filter(|&c| c != class).collect();
         rng.shuffle(&mut others);
         others.truncate(self.options - 1);
-        let answer = rng.below(self.options as u64) as usize;
-        others.insert(answer, class);
-        (others, answer)
+        match self.order {
+            OptionOrder::Shuffled => {
+                let answer = rng.below(self.options as u64) as usize;
+                others.insert(answer, class);
+                (others, answer)
+            }
+            OptionOrder::Fixed => {
+                others.push(class);
+                others.sort_unstable();
+                let answer = others.iter().position(|&c| c == class).expect("inserted");
+                (others, answer)
+            }
+        }
     }
 
     /// The prompt of an item: the lettered options in place of `{options}`.

@@ -345,6 +345,7 @@ pub fn plan_vggsound(
         classes: classes.iter().map(|c| c.to_string()).collect(),
         options: classes.len().min(10),
         seed: 0,
+        order: Default::default(),
         prompt: DEFAULT_PROMPT.into(),
     });
     Ok(VggSoundConverted {

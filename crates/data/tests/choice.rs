@@ -12,6 +12,7 @@ fn task(options: usize) -> ChoiceTask {
         classes: (0..12).map(|i| format!("class {i}")).collect(),
         options,
         seed: 7,
+        order: Default::default(),
         prompt: data::choice::DEFAULT_PROMPT.into(),
     }
 }
@@ -215,4 +216,40 @@ fn teacher_files_round_trip_and_mismatches_are_named() {
     broken.save(&path).unwrap();
     let e = TeacherFile::load(&path).unwrap_err().to_string();
     assert!(e.contains("teacher.json") && e.contains("items[2]"), "{e}");
+}
+
+#[test]
+fn fixed_order_lists_the_options_in_class_order() {
+    use data::choice::OptionOrder;
+    let shuffled = task(4);
+    let fixed = ChoiceTask {
+        order: OptionOrder::Fixed,
+        ..task(4)
+    };
+    let (a, b) = (
+        shuffled.items(&samples(300)).unwrap(),
+        fixed.items(&samples(300)).unwrap(),
+    );
+    for (s, f) in a.iter().zip(&b) {
+        // The same options, in class order, the answer pointing at the class.
+        let mut sorted = s.options.clone();
+        sorted.sort();
+        assert_eq!(f.options, sorted);
+        assert_eq!(f.options[f.answer], f.class);
+    }
+    // With every class an option, a class always has the same letter.
+    let all = ChoiceTask {
+        order: OptionOrder::Fixed,
+        ..task(12)
+    };
+    for it in all.items(&samples(300)).unwrap() {
+        assert_eq!(it.answer, it.class);
+    }
+    // Written only when it is not the default; read back as written.
+    let text = toml::to_string(&all).unwrap();
+    assert!(text.contains("order = \"fixed\""), "{text}");
+    assert!(!toml::to_string(&shuffled).unwrap().contains("order"));
+    assert_eq!(toml::from_str::<ChoiceTask>(&text).unwrap(), all);
+    let bad = text.replace("\"fixed\"", "\"sorted\"");
+    assert!(toml::from_str::<ChoiceTask>(&bad).is_err());
 }

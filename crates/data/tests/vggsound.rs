@@ -221,6 +221,7 @@ fn selections_parse_and_difficulty_files_round_trip() {
         classes: vec!["dog".into(), "cat".into(), "cow".into()],
         options: 2,
         seed: 0,
+        order: Default::default(),
         prompt: data::choice::DEFAULT_PROMPT.into(),
     };
     assert_eq!(back.selected_classes(&path, &task).unwrap(), [1]);

@@ -28,6 +28,7 @@ fn task() -> ChoiceTask {
         classes: CLASSES.iter().map(|c| c.to_string()).collect(),
         options: 4,
         seed: 3,
+        order: Default::default(),
         prompt: data::choice::DEFAULT_PROMPT.into(),
     }
 }

@@ -32,6 +32,7 @@ fn task_named(name: &str, classes: &[&str]) -> ChoiceTask {
         classes: classes.iter().map(|c| c.to_string()).collect(),
         options: 3,
         seed: 1,
+        order: Default::default(),
         prompt: data::choice::DEFAULT_PROMPT.into(),
     }
 }

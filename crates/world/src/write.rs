@@ -158,6 +158,7 @@ pub fn objects_task(seed: u64, oc: &ObjectsConfig) -> ChoiceTask {
         classes: objects::class_names(),
         options: oc.options,
         seed,
+        order: Default::default(),
         prompt: data::choice::DEFAULT_PROMPT.to_string(),
     }
 }
