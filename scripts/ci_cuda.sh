@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Compiles the CUDA build on a machine with no GPU and no CUDA toolkit, as CI does:
-#   cargo build  --release -p trainer -p eval --features trainer/cuda,eval/cuda
-#   cargo clippy --release -p trainer -p eval --features trainer/cuda,eval/cuda -- -D warnings
+#   cargo build  --release -p trainer -p eval --features trainer/nccl,eval/cuda
+#   cargo clippy --release -p trainer -p eval --features trainer/nccl,eval/cuda -- -D warnings
+# (`trainer/nccl` is `trainer/cuda` plus data parallelism over NCCL.)
 #
 # What it sets up, all under .ci/cuda-venv (ignored by git; reused when the pins match):
 # - nvcc, its front ends, the CUDA headers and libcudart from NVIDIA's CUDA 13.0 pip wheels,
 #   whose `nvidia/cu13` tree serves as CUDA_HOME. Pinned to 13.0.x: PTX from a newer nvcc
 #   carries a newer PTX ISA, which a driver supporting only CUDA 13.0 (driver 580) will not load.
 # - link-time stubs, in CUDA_HOME/lib/stubs, for the libraries cudarc links (libcuda, cublas,
-#   cublasLt, curand, nvrtc): shared libraries built with cc that export the symbols cudarc
+#   cublasLt, curand, nvrtc, nccl): shared libraries built with cc that export the symbols cudarc
 #   declares and carry the real sonames, so the binaries load the real libraries on a GPU
 #   machine. Every stub function returns an error (libcuda's: CUDA_ERROR_STUB_LIBRARY).
 #
@@ -40,7 +41,7 @@ pins=(
 )
 cuda_release=13.0
 cudarc_version=13000
-features=trainer/cuda,eval/cuda
+features=trainer/nccl,eval/cuda
 packages=(-p trainer -p eval)
 
 log() { echo "[ci_cuda] $*" >&2; }
@@ -97,7 +98,7 @@ make_stub() {
 
 make_libs() {
   local home=$1 cudarc stubs=$1/lib/stubs stamp=$1/lib/stubs/.done
-  if [[ -f $stamp ]]; then
+  if [[ -f $stamp && -f $stubs/libnccl.so ]]; then
     return
   fi
   cudarc=$(cudarc_dir)
@@ -111,6 +112,7 @@ make_libs() {
   make_stub cublasLt libcublasLt.so.13 1 "$stubs" "$cudarc/src/cublaslt/sys/mod.rs"
   make_stub curand libcurand.so.10 1 "$stubs" "$cudarc/src/curand/sys/mod.rs"
   make_stub nvrtc libnvrtc.so.13 1 "$stubs" "$cudarc/src/nvrtc/sys/mod.rs"
+  make_stub nccl libnccl.so.2 1 "$stubs" "$cudarc/src/nccl/sys/mod.rs"
   touch "$stamp"
 }
 

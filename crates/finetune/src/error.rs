@@ -71,10 +71,6 @@ pub enum Error {
         now: usize,
     },
 
-    /// A launch this build does not implement.
-    #[error("not implemented in this build: {0}")]
-    NotImplemented(String),
-
     /// The configuration selects nothing to train.
     #[error("nothing to train: {0}")]
     NothingToTrain(String),

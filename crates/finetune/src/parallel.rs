@@ -2,15 +2,17 @@
 //! micro-batches, and their gradients are summed once per optimizer step.
 //!
 //! The communication sits behind [`Communicator`] (rank, world size, all-reduce-sum of an
-//! `f32` buffer and of a `usize`, all-gather / broadcast of bytes, barrier). This build has
-//! one implementation, [`ThreadComm`]: W ranks as threads of one process on the same device,
-//! exchanging through shared memory, every sum taken in rank order (so every rank gets the
-//! same bits, run after run). `trainer --nproc N` runs it ([`run`]). On GPUs each rank would
-//! be a process with its own device and an NCCL communicator behind the same interface
-//! (cudarc's NCCL bindings); **that implementation, and the multi-process launch from the
-//! torchrun-style environment (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`, `MASTER_ADDR` /
-//! `MASTER_PORT` or a rendezvous file), are not built here**: [`refuse_multiprocess_env`]
-//! turns a `WORLD_SIZE` above 1 into an error instead of silently training one rank.
+//! `f32` buffer, of a tensor and of a `usize`, all-gather / broadcast of bytes, barrier).
+//! Three implementations:
+//!
+//! - [`ThreadComm`]: W ranks as threads of one process on the same device, exchanging
+//!   through shared memory ([`run`], `trainer --nproc N` on a CPU device);
+//! - [`tcp::TcpComm`]: one process per rank, over TCP, rank 0 the hub ([`run_process`]: a
+//!   process started from the torchrun-style environment, [`ProcessRank::from_env`], or by
+//!   `trainer --nproc N --launch processes`). Its sums are taken in rank order like
+//!   ThreadComm's, so processes and threads train the same bits;
+//! - [`nccl::NcclComm`] (feature `nccl`): one process per GPU, the gradient buckets summed on
+//!   the devices by NCCL, the group joined and the NCCL id exchanged over TCP.
 //!
 //! # Which rank trains what
 //!
@@ -62,6 +64,9 @@ use crate::recipe::{draw_micro, Outcome, Session};
 use crate::step::{GradSync, Seams, StepStats};
 
 mod comm;
+#[cfg(feature = "nccl")]
+pub mod nccl;
+pub mod tcp;
 pub use comm::{Communicator, ThreadComm};
 
 // ---------------------------------------------------------------------------------------
@@ -105,21 +110,20 @@ pub fn all_reduce_bucketed(
         let end = (start + bucket_elems).min(total);
         // The tensors overlapping [start, end) and their ranges, in order.
         let mut spans = Vec::new();
-        let mut bucket = Vec::with_capacity(end - start);
+        let mut parts = Vec::new();
         for (i, t) in flat.iter().enumerate() {
             let (lo, hi) = (offsets[i], offsets[i] + t.elem_count());
             let (a, b) = (lo.max(start), hi.min(end));
             if a < b {
-                let part = t.narrow(0, a - lo, b - a)?.to_dtype(DType::F32)?;
-                bucket.extend(part.to_vec1::<f32>()?);
+                parts.push(t.narrow(0, a - lo, b - a)?.to_dtype(DType::F32)?);
                 spans.push((i, b - a));
             }
         }
-        comm.all_reduce_f32(&mut bucket)?;
+        let bucket = comm.all_reduce_tensor(&Tensor::cat(&parts, 0)?)?;
         let mut at = 0;
         for (i, len) in spans {
             let g = &grads[i];
-            let t = Tensor::from_slice(&bucket[at..at + len], len, g.device())?;
+            let t = bucket.narrow(0, at, len)?.to_device(g.device())?;
             pieces[i].push(t.to_dtype(g.dtype())?);
             at += len;
         }
@@ -434,32 +438,174 @@ pub fn run(
     }
 }
 
-/// Refuses the torchrun-style multi-process launch, which this build does not implement:
-/// `WORLD_SIZE` above 1 (or unreadable) is an error naming what is missing, rather than each
-/// process silently training alone. `var` reads the environment (`std::env::var(..).ok()`).
-pub fn refuse_multiprocess_env(var: impl Fn(&str) -> Option<String>) -> Result<()> {
-    let Some(raw) = var("WORLD_SIZE") else {
-        return Ok(());
-    };
-    match raw.trim().parse::<usize>() {
-        Ok(0 | 1) => Ok(()),
-        _ => {
-            let shown: Vec<String> = [
-                "RANK",
-                "LOCAL_RANK",
-                "WORLD_SIZE",
-                "MASTER_ADDR",
-                "MASTER_PORT",
-            ]
-            .iter()
-            .filter_map(|k| var(k).map(|v| format!("{k}={v}")))
-            .collect();
-            Err(Error::NotImplemented(format!(
-                "multi-process data parallelism (one process per GPU from the torchrun-style \
-                 environment: {}); unset WORLD_SIZE, or run `trainer --nproc N` (N ranks as \
-                 threads of one process on one device)",
-                shown.join(" ")
-            )))
+/// One rank of a multi-process group (one process per rank; on GPUs, one GPU per process):
+/// read from the torchrun-style environment ([`ProcessRank::from_env`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessRank {
+    /// `RANK`: this process's rank in the whole group.
+    pub rank: usize,
+    /// `LOCAL_RANK`: its rank on this machine, the CUDA device it trains on (default `RANK`).
+    pub local_rank: usize,
+    /// `WORLD_SIZE`.
+    pub world_size: usize,
+    /// `MASTER_ADDR` + `MASTER_PORT`, or the file `TRAINER_RDZV_FILE` (with
+    /// `TRAINER_RDZV_HOST`, default 127.0.0.1, the address rank 0 listens on).
+    pub rendezvous: tcp::Rendezvous,
+}
+
+/// The environment variables a process rank reads.
+pub const RANK_ENV: [&str; 7] = [
+    "RANK",
+    "LOCAL_RANK",
+    "WORLD_SIZE",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "TRAINER_RDZV_FILE",
+    "TRAINER_RDZV_HOST",
+];
+
+impl ProcessRank {
+    /// This process's rank when `WORLD_SIZE` is above 1 (`None` without it, or at 1);
+    /// `var` reads the environment (`std::env::var(..).ok()`). A missing or malformed
+    /// variable is an error naming it.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>> {
+        let num = |k: &str| -> Result<Option<usize>> {
+            var(k)
+                .map(|v| {
+                    v.trim().parse::<usize>().map_err(|_| {
+                        Error::Parallel(format!("{k}={v:?} is not a non-negative integer"))
+                    })
+                })
+                .transpose()
+        };
+        let world_size = match num("WORLD_SIZE")? {
+            None | Some(0 | 1) => return Ok(None),
+            Some(w) => w,
+        };
+        let rank = num("RANK")?
+            .ok_or_else(|| Error::Parallel(format!("WORLD_SIZE={world_size} but no RANK")))?;
+        if rank >= world_size {
+            return Err(Error::Parallel(format!(
+                "RANK={rank} is not below WORLD_SIZE={world_size}"
+            )));
         }
+        let local_rank = num("LOCAL_RANK")?.unwrap_or(rank);
+        let rendezvous = match (
+            var("TRAINER_RDZV_FILE"),
+            var("MASTER_ADDR"),
+            var("MASTER_PORT"),
+        ) {
+            (Some(f), _, _) => tcp::Rendezvous::File {
+                path: PathBuf::from(f),
+                host: var("TRAINER_RDZV_HOST").unwrap_or_else(|| "127.0.0.1".into()),
+            },
+            (None, Some(a), Some(p)) => tcp::Rendezvous::Address(format!("{a}:{p}")),
+            _ => {
+                return Err(Error::Parallel(format!(
+                    "WORLD_SIZE={world_size}: set MASTER_ADDR and MASTER_PORT (rank 0's address), \
+                     or TRAINER_RDZV_FILE (a file every rank can read)"
+                )))
+            }
+        };
+        Ok(Some(Self {
+            rank,
+            local_rank,
+            world_size,
+            rendezvous,
+        }))
+    }
+}
+
+/// Runs (or resumes) the experiment of `cfg` as process rank `me`: joins the group (within
+/// `join_timeout`), trains on the configured device — on CUDA, device `LOCAL_RANK` — with the
+/// gradients summed over TCP on CPU and over NCCL on CUDA (with the `nccl` feature), and
+/// returns this rank's outcome (rank 0's is the run's). `stop` and `until` as in [`run`].
+pub fn run_process(
+    cfg: &Config,
+    stop: &AtomicBool,
+    until: Option<u64>,
+    me: &ProcessRank,
+    bucket_elems: usize,
+    join_timeout: std::time::Duration,
+) -> Result<Outcome> {
+    if let Some(model) = cfg.distill.as_ref().and_then(|d| d.teacher_model.as_ref()) {
+        return Err(Error::Parallel(format!(
+            "distill.teacher_model = {model:?} (an in-process teacher) is not supported with \
+             several ranks in this build; give its recorded answers as distill.teacher = <file>"
+        )));
+    }
+    let mut cfg = cfg.clone();
+    if let model::device::DeviceSpec::Cuda(_) = cfg.model.device {
+        cfg.model.device = model::device::DeviceSpec::Cuda(me.local_rank);
+    }
+    let tcp = tcp::TcpComm::connect(me.rank, me.world_size, &me.rendezvous, join_timeout)?;
+    let comm: Box<dyn Communicator> = match cfg.model.device {
+        #[cfg(feature = "nccl")]
+        model::device::DeviceSpec::Cuda(_) => {
+            let device = cfg.model.device.open()?;
+            Box::new(nccl::NcclComm::new(tcp, &device)?)
+        }
+        _ => Box::new(tcp),
+    };
+    let mut sync = DataParallel {
+        comm: comm.as_ref(),
+        bucket_elems,
+    };
+    let seams = Seams {
+        extra_loss: None,
+        sync: Some(&mut sync),
+    };
+    let out = crate::recipe::run_in(&cfg, stop, until, seams, Some(comm.as_ref()));
+    if let Err(e) = &out {
+        comm.abort(&e.to_string());
+    }
+    out
+}
+
+/// How the ranks of a run are laid out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ranks {
+    /// N ranks as threads of this process on the configured device (1: no parallelism).
+    Threads(usize),
+    /// This process is one rank of a multi-process group.
+    Process(ProcessRank),
+}
+
+impl Ranks {
+    /// Whether this process writes the run's files and evaluates (rank 0, or threads).
+    pub fn lead(&self) -> bool {
+        match self {
+            Ranks::Threads(_) => true,
+            Ranks::Process(p) => p.rank == 0,
+        }
+    }
+}
+
+/// Trains (or resumes) `cfg` on `ranks`: [`run`] for threads, [`run_process`] for a process
+/// rank (default bucket size and join timeout).
+pub fn run_ranks(
+    cfg: &Config,
+    stop: &AtomicBool,
+    until: Option<u64>,
+    ranks: &Ranks,
+) -> Result<Outcome> {
+    match ranks {
+        Ranks::Threads(n) => run(
+            cfg,
+            stop,
+            until,
+            &ParallelOptions {
+                nproc: *n,
+                ..Default::default()
+            },
+        ),
+        Ranks::Process(me) => run_process(
+            cfg,
+            stop,
+            until,
+            me,
+            DEFAULT_BUCKET_ELEMS,
+            tcp::DEFAULT_JOIN_TIMEOUT,
+        ),
     }
 }

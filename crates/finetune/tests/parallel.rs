@@ -3,16 +3,20 @@
 //! dropout on, so the dropout masks must correspond too), bad samples included; a 2-rank
 //! run stopped and resumed is bit-exact; a resume with another world size is refused; the
 //! bucketed all-reduce is the plain sum for any bucket size; a failed rank does not leave
-//! the others waiting; the torchrun-style environment is refused.
+//! the others waiting; the torchrun-style environment makes a process rank; TCP ranks (the
+//! multi-process communicator) sum to the same bits as thread ranks and fail instead of
+//! hanging when a peer fails, leaves or calls another collective.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use candle_core::{Device, Tensor};
 use finetune::config::Config;
+use finetune::parallel::tcp::{Rendezvous, TcpComm};
 use finetune::parallel::{
-    all_reduce_bucketed, refuse_multiprocess_env, Communicator, ParallelOptions, ThreadComm,
+    all_reduce_bucketed, Communicator, ParallelOptions, ProcessRank, ThreadComm,
 };
 use finetune::Error;
 use testkit::{fixtures, max_abs_diff, scratch};
@@ -355,7 +359,7 @@ fn a_failed_rank_does_not_leave_the_others_waiting() {
 }
 
 #[test]
-fn the_torchrun_environment_is_refused_not_ignored() {
+fn the_torchrun_environment_makes_a_process_rank() {
     let env = |pairs: &'static [(&'static str, &'static str)]| {
         move |k: &str| {
             pairs
@@ -364,21 +368,184 @@ fn the_torchrun_environment_is_refused_not_ignored() {
                 .map(|(_, v)| v.to_string())
         }
     };
-    assert!(refuse_multiprocess_env(env(&[])).is_ok());
-    assert!(refuse_multiprocess_env(env(&[("WORLD_SIZE", "1"), ("RANK", "0")])).is_ok());
-    let e = refuse_multiprocess_env(env(&[
+    assert_eq!(ProcessRank::from_env(env(&[])).unwrap(), None);
+    assert_eq!(
+        ProcessRank::from_env(env(&[("WORLD_SIZE", "1"), ("RANK", "0")])).unwrap(),
+        None
+    );
+    let me = ProcessRank::from_env(env(&[
+        ("WORLD_SIZE", "4"),
+        ("RANK", "3"),
+        ("LOCAL_RANK", "1"),
+        ("MASTER_ADDR", "10.0.0.1"),
+        ("MASTER_PORT", "29500"),
+    ]))
+    .unwrap()
+    .unwrap();
+    assert_eq!((me.rank, me.local_rank, me.world_size), (3, 1, 4));
+    assert_eq!(me.rendezvous, Rendezvous::Address("10.0.0.1:29500".into()));
+    let me = ProcessRank::from_env(env(&[
         ("WORLD_SIZE", "2"),
         ("RANK", "1"),
-        ("MASTER_ADDR", "10.0.0.1"),
+        ("TRAINER_RDZV_FILE", "/shared/rdzv"),
     ]))
-    .unwrap_err();
-    let msg = e.to_string();
-    assert!(matches!(e, Error::NotImplemented(_)), "{msg}");
+    .unwrap()
+    .unwrap();
+    assert_eq!(me.local_rank, 1, "LOCAL_RANK defaults to RANK");
+    assert!(matches!(me.rendezvous, Rendezvous::File { ref host, .. } if host == "127.0.0.1"));
+    // Missing or malformed variables are named.
+    for (pairs, needle) in [
+        (&[("WORLD_SIZE", "two")][..], "WORLD_SIZE=\"two\""),
+        (
+            &[
+                ("WORLD_SIZE", "2"),
+                ("MASTER_ADDR", "h"),
+                ("MASTER_PORT", "1"),
+            ][..],
+            "no RANK",
+        ),
+        (
+            &[
+                ("WORLD_SIZE", "2"),
+                ("RANK", "2"),
+                ("MASTER_ADDR", "h"),
+                ("MASTER_PORT", "1"),
+            ][..],
+            "RANK=2",
+        ),
+        (
+            &[("WORLD_SIZE", "2"), ("RANK", "1"), ("MASTER_ADDR", "h")][..],
+            "MASTER_PORT",
+        ),
+    ] {
+        let pairs: &'static [(&str, &str)] = Box::leak(pairs.to_vec().into_boxed_slice());
+        let e = ProcessRank::from_env(env(pairs)).unwrap_err().to_string();
+        assert!(e.contains(needle), "{e}");
+    }
+}
+
+/// `world` TCP ranks (threads standing in for processes) joined through a rendezvous file.
+fn tcp_group(world: usize, name: &str) -> Vec<TcpComm> {
+    let path = testkit::scratch(name).join("rdzv");
+    let rdzv = Rendezvous::File {
+        path,
+        host: "127.0.0.1".into(),
+    };
+    let handles: Vec<_> = (0..world)
+        .rev()
+        .map(|rank| {
+            let rdzv = rdzv.clone();
+            std::thread::spawn(move || {
+                TcpComm::connect(rank, world, &rdzv, Duration::from_secs(30)).unwrap()
+            })
+        })
+        .collect();
+    let mut comms: Vec<TcpComm> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    comms.sort_by_key(|c| c.rank());
+    comms
+}
+
+#[test]
+fn tcp_ranks_give_the_bits_of_thread_ranks() {
+    let world = 3;
+    let data = |rank: usize| -> Vec<f32> {
+        (0..1000)
+            .map(|i| ((i * 7 + rank * 13) as f32 * 0.37).sin() * 1e3f32.powi(rank as i32 - 1))
+            .collect()
+    };
+    let run = |comms: Vec<Box<dyn Communicator + Send>>| -> Vec<(Vec<f32>, usize, Vec<Vec<u8>>)> {
+        std::thread::scope(|s| {
+            let hs: Vec<_> = comms
+                .into_iter()
+                .map(|c| {
+                    s.spawn(move || {
+                        let r = c.rank();
+                        let mut v = data(r);
+                        c.all_reduce_f32(&mut v).unwrap();
+                        let n = c.all_reduce_usize(r + 1).unwrap();
+                        let g = c.all_gather_bytes(format!("rank{r}").as_bytes()).unwrap();
+                        c.barrier().unwrap();
+                        let b = c.broadcast_bytes(2, &[r as u8]).unwrap();
+                        assert_eq!(b, vec![2u8]);
+                        (v, n, g)
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    };
+    let tcp = run(tcp_group(world, "tcp-bits")
+        .into_iter()
+        .map(|c| Box::new(c) as Box<dyn Communicator + Send>)
+        .collect());
+    let threads = run(ThreadComm::group(world)
+        .into_iter()
+        .map(|c| Box::new(c) as Box<dyn Communicator + Send>)
+        .collect());
+    for (a, b) in tcp.iter().zip(&threads) {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a.0), bits(&b.0), "the same sum order");
+        assert_eq!(a.1, 6);
+        assert_eq!(a.2, b.2);
+        assert_eq!(a.2[1], b"rank1");
+    }
+}
+
+#[test]
+fn a_failed_tcp_rank_fails_the_others_instead_of_hanging() {
+    // Rank 1 aborts: ranks 0 and 2 get PeerFailed naming rank 1 at their next collective.
+    let comms = tcp_group(3, "tcp-abort");
+    let out: Vec<std::result::Result<(), Error>> = std::thread::scope(|s| {
+        let hs: Vec<_> = comms
+            .iter()
+            .map(|c| {
+                s.spawn(move || {
+                    if c.rank() == 1 {
+                        c.abort("out of memory");
+                        return Ok(());
+                    }
+                    c.barrier()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in [0, 2] {
+        match &out[r] {
+            Err(Error::PeerFailed { rank: 1, what }) => {
+                assert!(what.contains("out of memory"), "{what}")
+            }
+            other => panic!("rank {r}: {other:?}"),
+        }
+    }
+    // A rank that leaves (its process died: the connection closes) fails the group too.
+    let mut comms = tcp_group(2, "tcp-leave");
+    drop(comms.pop());
+    match comms[0].barrier() {
+        Err(Error::PeerFailed { rank: 1, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    // Different collectives are a mismatch, named, not a hang.
+    let comms = tcp_group(2, "tcp-mismatch");
+    let out: Vec<String> = std::thread::scope(|s| {
+        let hs: Vec<_> = comms
+            .iter()
+            .map(|c| {
+                s.spawn(move || {
+                    let e = if c.rank() == 0 {
+                        c.barrier().unwrap_err()
+                    } else {
+                        c.all_reduce_usize(1).unwrap_err()
+                    };
+                    e.to_string()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
     assert!(
-        msg.contains("not implemented in this build")
-            && msg.contains("WORLD_SIZE=2")
-            && msg.contains("--nproc"),
-        "{msg}"
+        out[0].contains("mismatch") && out[0].contains("all_reduce_usize"),
+        "{out:?}"
     );
-    assert!(refuse_multiprocess_env(env(&[("WORLD_SIZE", "two")])).is_err());
+    assert!(out[1].contains("mismatch"), "{out:?}");
 }

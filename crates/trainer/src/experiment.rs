@@ -17,6 +17,7 @@ use candle_core::DType;
 use eval::common::{ModelId, Progress};
 use eval::result::EvalResult;
 use finetune::config::{AppSection, ConfigError};
+use finetune::parallel::Ranks;
 use finetune::Outcome;
 use model::Model;
 use serde::{Deserialize, Serialize};
@@ -239,18 +240,20 @@ pub struct Experiment {
 /// Runs the whole experiment; `stop` and `until` as in [`finetune::run_until`]. The
 /// evaluation runs only once training has finished.
 pub fn run(cfg: &ExperimentConfig, stop: &AtomicBool, until: Option<u64>) -> Result<Experiment> {
-    run_on(cfg, stop, until, 1)
+    run_on(cfg, stop, until, &Ranks::Threads(1))
 }
 
-/// [`run`], training on `nproc` data-parallel ranks (threads of this process on the
-/// configured device; see [`finetune::parallel`]); the evaluation runs once, after training.
+/// [`run`], training on data-parallel `ranks` (threads of this process, or this process as
+/// one rank of several; see [`finetune::parallel`]). Only the lead (rank 0) makes the world
+/// (the others join it once it has, and train from its files), draws the loss chart and
+/// evaluates, once, after training.
 pub fn run_on(
     cfg: &ExperimentConfig,
     stop: &AtomicBool,
     until: Option<u64>,
-    nproc: usize,
+    ranks: &Ranks,
 ) -> Result<Experiment> {
-    if let Some(w) = &cfg.world {
+    if let (Some(w), true) = (&cfg.world, ranks.lead()) {
         let t = std::time::Instant::now();
         let index = world::ensure(&w.world_config(), &w.dir)
             .with_context(|| format!("world {}", w.dir.display()))?;
@@ -262,9 +265,11 @@ pub fn run_on(
             t.elapsed().as_secs_f64()
         );
     }
-    let train = train_on(&cfg.train, stop, until, nproc)?;
+    let train = train_on(&cfg.train, stop, until, ranks)?;
     let report = match (&cfg.eval, &train.adapter_dir) {
-        (Some(e), Some(export)) if !train.interrupted => Some(evaluate(cfg, e, export)?),
+        (Some(e), Some(export)) if !train.interrupted && ranks.lead() => {
+            Some(evaluate(cfg, e, export)?)
+        }
         _ => None,
     };
     Ok(Experiment { train, report })
@@ -273,23 +278,21 @@ pub fn run_on(
 /// Trains (or resumes) the model of `cfg` with the finetune recipe, then draws `loss.png` in
 /// the run directory from its `metrics.jsonl`.
 pub fn train(cfg: &finetune::Config, stop: &AtomicBool, until: Option<u64>) -> Result<Outcome> {
-    train_on(cfg, stop, until, 1)
+    train_on(cfg, stop, until, &Ranks::Threads(1))
 }
 
-/// [`train`] on `nproc` data-parallel ranks (`finetune::parallel::run`; one rank is the
-/// one-device recipe).
+/// [`train`] on data-parallel `ranks` (`finetune::parallel::run_ranks`; one thread is the
+/// one-device recipe); the lead draws the chart.
 pub fn train_on(
     cfg: &finetune::Config,
     stop: &AtomicBool,
     until: Option<u64>,
-    nproc: usize,
+    ranks: &Ranks,
 ) -> Result<Outcome> {
-    let opts = finetune::parallel::ParallelOptions {
-        nproc,
-        ..Default::default()
-    };
-    let out = finetune::parallel::run(cfg, stop, until, &opts)?;
-    crate::chart::plot_run(&out.run_dir)?;
+    let out = finetune::parallel::run_ranks(cfg, stop, until, ranks)?;
+    if ranks.lead() {
+        crate::chart::plot_run(&out.run_dir)?;
+    }
     Ok(out)
 }
 

@@ -4,6 +4,8 @@
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+use candle_core::{DType, Tensor};
+
 use crate::error::{Error, Result};
 
 /// Collective communication between the ranks of one data-parallel group. Every rank calls
@@ -16,6 +18,14 @@ pub trait Communicator {
     /// Replaces `buf` by its element-wise sum over the ranks (every rank gets the same
     /// bits). Every rank passes a buffer of the same length.
     fn all_reduce_f32(&self, buf: &mut [f32]) -> Result<()>;
+    /// The element-wise sum over the ranks of `t`, a 1-D `f32` tensor on this rank's device
+    /// (every rank passes the same length). By default through the host and
+    /// [`Communicator::all_reduce_f32`]; NCCL sums on the device.
+    fn all_reduce_tensor(&self, t: &Tensor) -> Result<Tensor> {
+        let mut v = t.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+        self.all_reduce_f32(&mut v)?;
+        Ok(Tensor::from_vec(v, t.elem_count(), t.device())?)
+    }
     /// The sum of `value` over the ranks.
     fn all_reduce_usize(&self, value: usize) -> Result<usize>;
     /// Every rank's `bytes`, in rank order.
