@@ -21,20 +21,25 @@
 #      (the control: as much training, no teacher), distillation on the hard classes,
 #      distillation on all classes, label-only distillation on the hard classes;
 #   6. per direction, the per-class report: runs/xmodal/report_{v2a,a2v}/report.{md,json,png}.
-# Reruns reuse what is finished. About 45 minutes on 2 CPU cores.
+# Reruns reuse what is finished. About 45 minutes on 2 CPU cores. Environment: BIN (the
+# binaries' directory; default: build them into target/release), R (outputs), W (the world),
+# WORLD_CONFIG, BASE_STEPS (240), RUN_STEPS (60) — the test suite runs it small this way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${BIN:-target/release}
 [ "$B" = target/release ] && cargo build --release -p trainer -p eval -p world
-R=runs/xmodal
-W=runs/objects-world
+R=${R:-runs/xmodal}
+W=${W:-runs/objects-world}
+WORLD_CONFIG=${WORLD_CONFIG:-configs/world/objects.json}
+BASE_STEPS=${BASE_STEPS:-240}
+RUN_STEPS=${RUN_STEPS:-60}
 T=$R/task.toml
 VID=(--video-min-pixels 3136 --video-max-pixels 3136)
 mkdir -p "$R"
-[ -f "$W/world.json" ] || $B/world generate --out "$W" --config configs/world/objects.json
+[ -f "$W/world.json" ] || $B/world generate --out "$W" --config "$WORLD_CONFIG"
 # 0. The task: every class an option, in class order.
 if [ ! -f "$T" ]; then
-  n=$(python3 -c 'import sys, tomllib; print(len(tomllib.load(open(sys.argv[1], "rb"))["classes"]))' "$W/objects/task.toml")
+  n=$(grep -m1 '^classes = ' "$W/objects/task.toml" | grep -o '"[^"]*"' | wc -l)
   sed "s/^options = .*/options = $n/" "$W/objects/task.toml" > "$T"
   echo 'order = "fixed"' >> "$T"
 fi
@@ -83,14 +88,14 @@ choice() {
   $B/eval choice --model "$model" --task "$T" --manifest "$W/objects_$split.jsonl" \
     --condition "$cond" --out "$out" "${VID[@]}" "$@" > "$R/eval/${name}_$split.log" 2>&1 \
     || { echo "eval $name $split failed: see $R/eval/${name}_$split.log" >&2; exit 1; }
-  echo "$name on $split ($cond): accuracy $(python3 -c "import json;print(round(json.load(open('$out/summary.json'))['accuracy'],4))")"
+  echo "$name on $split ($cond): accuracy $(grep -m1 -o '"accuracy": *[0-9.eE+-]*' "$out/summary.json" | grep -o '[0-9.eE+-]*$')"
 }
 mkdir -p "$R/eval"
 
 # 1. The bases.
-train audio_base models/world-base audio 240 1e-3 "" ""
+train audio_base models/world-base audio "$BASE_STEPS" 1e-3 "" ""
 [ -d "$R/vl_init" ] || $B/trainer derive-visual --from models/world-base --spec configs/world/vision_spec.toml --out "$R/vl_init"
-train visual_base "$R/vl_init" visual 240 1e-3 "train_encoder = true
+train visual_base "$R/vl_init" visual "$BASE_STEPS" 1e-3 "train_encoder = true
 train_projector = true" ""
 AB=$R/audio_base/merged
 VB=$R/visual_base/merged
@@ -113,17 +118,17 @@ choice audio_teacher "$AB" audio train --teacher-out "$R/teacher_audio.json"
 # 5. The runs, per direction: student, its condition, the teacher file, the hard set.
 direction() { # tag student_base condition teacher_file hard_file
   local tag=$1 base=$2 cond=$3 teacher=$4 hard=$5
-  train "${tag}_ce" "$base" "$cond" 60 2e-4 "" ""
-  train "${tag}_kd_hard" "$base" "$cond" 60 2e-4 "" "[distill]
+  train "${tag}_ce" "$base" "$cond" "$RUN_STEPS" 2e-4 "" ""
+  train "${tag}_kd_hard" "$base" "$cond" "$RUN_STEPS" 2e-4 "" "[distill]
 task = \"objects\"
 teacher = \"$teacher\"
 temperature = 2.0
 classes_file = \"$hard\""
-  train "${tag}_kd_all" "$base" "$cond" 60 2e-4 "" "[distill]
+  train "${tag}_kd_all" "$base" "$cond" "$RUN_STEPS" 2e-4 "" "[distill]
 task = \"objects\"
 teacher = \"$teacher\"
 temperature = 2.0"
-  train "${tag}_label_hard" "$base" "$cond" 60 2e-4 "" "[distill]
+  train "${tag}_label_hard" "$base" "$cond" "$RUN_STEPS" 2e-4 "" "[distill]
 task = \"objects\"
 teacher = \"$teacher\"
 loss = \"label\"
