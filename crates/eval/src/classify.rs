@@ -28,7 +28,7 @@ use crate::classify_report::{summarise, ClassRecord, ClassifyReport, LabelScore}
 use crate::common::{BootstrapOptions, ModelId, Progress, SkippedLine};
 use crate::error::{Error, Result};
 use crate::input::{at, prepare, Prepared};
-use crate::likelihood::{answers_ids, score_continuations};
+use crate::likelihood::{answers_ids, score_batch};
 
 /// How a sample's prediction is obtained.
 ///
@@ -73,7 +73,8 @@ pub struct ClassifyOptions {
     pub select: Select,
     /// Generate mode: the answer's length limit.
     pub max_new_tokens: usize,
-    /// Generate mode: prompts per batch.
+    /// Samples per batch: one forward pass over their prompts (likelihood), or one
+    /// generation batch.
     pub batch_size: usize,
     pub long_audio: audio::LongAudio,
     /// Frame sampling of videos (`qwen_vl_utils`' settings).
@@ -165,10 +166,7 @@ pub fn classify_samples(
     let prompts = task.prompts();
     let mut records = Vec::with_capacity(samples.len());
     let mut truncated = Vec::new();
-    let step = match opts.scoring {
-        Scoring::Likelihood => 1,
-        Scoring::Generate => opts.batch_size,
-    };
+    let step = opts.batch_size;
     for (b, chunk) in samples.chunks(step).enumerate() {
         let mut ready: Vec<(&LabeledSample, Prepared)> = Vec::with_capacity(chunk.len());
         for s in chunk {
@@ -188,11 +186,7 @@ pub fn classify_samples(
             truncated.extend(p.truncated.iter().map(|t| t.display().to_string()));
         }
         match opts.scoring {
-            Scoring::Likelihood => {
-                for (s, p) in &ready {
-                    records.push(by_likelihood(model, task, s, p, opts.select)?);
-                }
-            }
+            Scoring::Likelihood => records.extend(by_likelihood(model, task, &ready, opts.select)?),
             Scoring::Generate => records.extend(by_generation(model, task, &ready, opts)?),
         }
         let done = ((b + 1) * step).min(samples.len());
@@ -218,34 +212,49 @@ fn record(s: &LabeledSample, task: &ClassTask) -> ClassRecord {
 fn by_likelihood(
     model: &Model,
     task: &ClassTask,
-    s: &LabeledSample,
-    p: &Prepared,
+    ready: &[(&LabeledSample, Prepared)],
     select: Select,
-) -> Result<ClassRecord> {
-    let answers = answers_ids(model, &p.templated, &task.labels).map_err(at(&s.sample))?;
-    let scores = score_continuations(model, &p.seq, &answers).map_err(at(&s.sample))?;
-    let value = |i: usize| match select {
-        Select::Sum => scores[i].sum(),
-        Select::Mean => scores[i].mean(),
-    };
-    // First maximum: ties go to the label listed first.
-    let best = (1..scores.len()).fold(0, |b, i| if value(i) > value(b) { i } else { b });
-    let mut r = record(s, task);
-    r.predicted = Some(task.labels[best].clone());
-    r.correct = best == s.label;
-    r.scores = Some(
-        task.labels
-            .iter()
-            .zip(&scores)
-            .map(|(l, sc)| LabelScore {
-                label: l.clone(),
-                sum: sc.sum(),
-                mean: sc.mean(),
-                tokens: sc.tokens(),
-            })
-            .collect(),
-    );
-    Ok(r)
+) -> Result<Vec<ClassRecord>> {
+    let answers = ready
+        .iter()
+        .map(|(s, p)| answers_ids(model, &p.templated, &task.labels).map_err(at(&s.sample)))
+        .collect::<Result<Vec<_>>>()?;
+    let seqs: Vec<_> = ready.iter().map(|(_, p)| p.seq.clone()).collect();
+    let all = score_batch(model, &seqs, &answers).map_err(|e| {
+        let first = ready
+            .first()
+            .map(|r| r.0.sample.source.to_string())
+            .unwrap_or_default();
+        Error::Invalid(format!("scoring the batch starting at {first}: {e}"))
+    })?;
+    Ok(ready
+        .iter()
+        .zip(all)
+        .map(|((s, _), scores)| {
+            let value = |i: usize| match select {
+                Select::Sum => scores[i].sum(),
+                Select::Mean => scores[i].mean(),
+            };
+            // First maximum: ties go to the label listed first.
+            let best = (1..scores.len()).fold(0, |b, i| if value(i) > value(b) { i } else { b });
+            let mut r = record(s, task);
+            r.predicted = Some(task.labels[best].clone());
+            r.correct = best == s.label;
+            r.scores = Some(
+                task.labels
+                    .iter()
+                    .zip(&scores)
+                    .map(|(l, sc)| LabelScore {
+                        label: l.clone(),
+                        sum: sc.sum(),
+                        mean: sc.mean(),
+                        tokens: sc.tokens(),
+                    })
+                    .collect(),
+            );
+            r
+        })
+        .collect())
 }
 
 fn by_generation(

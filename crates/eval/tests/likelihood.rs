@@ -10,7 +10,7 @@ use data::classify::{ClassTask, LabeledSample};
 use data::task::{Prompts, Task};
 use eval::classify::{classify_samples, ClassifyOptions, Select};
 use eval::input::prepare;
-use eval::likelihood::{answer_ids, score_continuations};
+use eval::likelihood::{answer_ids, score_batch, score_continuations};
 use serde::Deserialize;
 
 const TOL: f64 = 1e-4;
@@ -249,6 +249,153 @@ fn image_prompt_label_scores_equal_a_full_pass() {
                 "token {j} of {c:?}: {} vs {want}",
                 s.token_logprobs[j]
             );
+        }
+    }
+}
+
+#[test]
+fn a_batch_of_prompts_scores_each_as_the_reference() {
+    // Every fixture case in one batch: prompts of different lengths (left padding) with
+    // different label sets, more rows than one continuation pass holds.
+    let model = common::tiny();
+    let cases = fixture().cases;
+    let prepared: Vec<_> = cases
+        .iter()
+        .map(|c| {
+            prepare(
+                &model,
+                &sample(c),
+                &Prompts::default(),
+                audio::LongAudio::Truncate,
+                &vision::VideoOptions::default(),
+            )
+            .unwrap()
+        })
+        .collect();
+    let lens: std::collections::BTreeSet<usize> =
+        prepared.iter().map(|p| p.seq.ids.len()).collect();
+    assert!(lens.len() > 1, "the cases should need padding");
+    let seqs: Vec<_> = prepared.iter().map(|p| p.seq.clone()).collect();
+    let answers: Vec<Vec<Vec<u32>>> = cases
+        .iter()
+        .map(|c| c.scores.iter().map(|s| s.answer_ids.clone()).collect())
+        .collect();
+    assert!(answers.iter().map(Vec::len).sum::<usize>() > eval::likelihood::MAX_ROWS);
+    let all = score_batch(&model, &seqs, &answers).unwrap();
+    let mut worst: f64 = 0.0;
+    for ((c, scores), (p, conts)) in cases.iter().zip(&all).zip(prepared.iter().zip(&answers)) {
+        let alone = score_continuations(&model, &p.seq, conts).unwrap();
+        for ((want, got), one) in c.scores.iter().zip(scores).zip(&alone) {
+            assert_eq!(got.tokens(), want.token_logprobs.len());
+            for ((g, w), o) in got
+                .token_logprobs
+                .iter()
+                .zip(&want.token_logprobs)
+                .zip(&one.token_logprobs)
+            {
+                worst = worst.max((g - w).abs());
+                assert!(
+                    (g - w).abs() <= TOL,
+                    "{} {}: {g} vs {w}",
+                    c.name,
+                    want.label
+                );
+                assert!(
+                    (g - o).abs() <= 1e-5,
+                    "{} {}: batched {g}, alone {o}",
+                    c.name,
+                    want.label
+                );
+            }
+        }
+    }
+    eprintln!("batched: max |ours - transformers| per token log-prob: {worst:.2e}");
+
+    // The classifier gives the same records whatever the batch size: the genre task over
+    // every case's clips (one or two clips: prompts of different lengths).
+    let mgc = cases.iter().find(|c| c.task == "mgc").unwrap();
+    let task = ClassTask {
+        name: mgc.task.clone(),
+        labels: mgc.labels.clone(),
+        prompt: mgc.prompt.clone(),
+        aliases: Default::default(),
+    };
+    let labeled: Vec<LabeledSample> = cases
+        .iter()
+        .map(|c| {
+            let mut s = sample(c);
+            s.task = Task::Custom(mgc.task.clone());
+            s.prompt = Some(mgc.prompt.clone());
+            s.system = None;
+            LabeledSample {
+                sample: s,
+                label: 0,
+            }
+        })
+        .collect();
+    let records = |batch_size: usize| {
+        let opts = ClassifyOptions {
+            batch_size,
+            ..Default::default()
+        };
+        classify_samples(&model, &task, &labeled, vec![], "fixture", &opts)
+            .unwrap()
+            .records
+    };
+    let (one, four) = (records(1), records(4));
+    assert_eq!(one.len(), 4);
+    for (a, b) in one.iter().zip(&four) {
+        assert_eq!(a.predicted, b.predicted);
+        for (x, y) in a
+            .scores
+            .as_ref()
+            .unwrap()
+            .iter()
+            .zip(b.scores.as_ref().unwrap())
+        {
+            assert!((x.sum - y.sum).abs() <= 1e-5);
+        }
+    }
+}
+
+/// Image prompts of different sizes in one batch: each row continues from its own M-RoPE
+/// position, as when scored alone.
+#[test]
+fn a_batch_of_image_prompts_scores_each_as_alone() {
+    use model::prompt::{render_chat, Message, Part, Role};
+    let dir = testkit::fixtures().join("vision");
+    let m = model::Model::from_source(
+        dir.join("model").to_str().unwrap(),
+        &candle_core::Device::Cpu,
+        candle_core::DType::F32,
+        None,
+    )
+    .unwrap();
+    let user = Message {
+        role: Role::User,
+        parts: vec![Part::Image, Part::Text("Which colour?".into())],
+    };
+    let templated = render_chat(&[user], true);
+    let prompts: Vec<model::Sequence> = ["images/wide.jpg", "images/small.png"]
+        .iter()
+        .map(|f| {
+            let img = m.image(&dir.join(f)).unwrap();
+            m.sequence(&templated, model::Inputs::images(vec![img]))
+                .unwrap()
+        })
+        .collect();
+    assert_ne!(prompts[0].ids.len(), prompts[1].ids.len());
+    let conts: Vec<Vec<u32>> = ["red", "deep blue sea", "a green"]
+        .iter()
+        .map(|l| answer_ids(&m, &templated, l).unwrap())
+        .collect();
+    let both = score_batch(&m, &prompts, &[conts.clone(), conts.clone()]).unwrap();
+    for (p, batched) in prompts.iter().zip(&both) {
+        let alone = score_continuations(&m, p, &conts).unwrap();
+        for (a, b) in alone.iter().zip(batched) {
+            for (x, y) in a.token_logprobs.iter().zip(&b.token_logprobs) {
+                assert!((x - y).abs() <= 1e-5, "{x} vs {y}");
+            }
         }
     }
 }

@@ -53,7 +53,8 @@ pub struct ClassifyArgs {
     /// Generate mode: the answer's token limit.
     #[arg(long, default_value_t = 16)]
     max_new_tokens: usize,
-    /// Generate mode: prompts per batch.
+    /// Samples per batch: one forward pass over their prompts (likelihood), or one
+    /// generation batch.
     #[arg(long, default_value_t = 8)]
     batch_size: usize,
     /// Evaluate only the first N lines.
