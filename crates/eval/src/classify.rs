@@ -209,6 +209,19 @@ fn record(s: &LabeledSample, task: &ClassTask) -> ClassRecord {
     }
 }
 
+/// An error of a whole batch, named by its first line.
+fn batch_error(
+    ready: &[(&LabeledSample, Prepared)],
+    doing: &str,
+    e: impl std::fmt::Display,
+) -> Error {
+    let first = ready
+        .first()
+        .map(|r| r.0.sample.source.to_string())
+        .unwrap_or_default();
+    Error::Invalid(format!("{doing} the batch starting at {first}: {e}"))
+}
+
 fn by_likelihood(
     model: &Model,
     task: &ClassTask,
@@ -220,13 +233,7 @@ fn by_likelihood(
         .map(|(s, p)| answers_ids(model, &p.templated, &task.labels).map_err(at(&s.sample)))
         .collect::<Result<Vec<_>>>()?;
     let seqs: Vec<_> = ready.iter().map(|(_, p)| p.seq.clone()).collect();
-    let all = score_batch(model, &seqs, &answers).map_err(|e| {
-        let first = ready
-            .first()
-            .map(|r| r.0.sample.source.to_string())
-            .unwrap_or_default();
-        Error::Invalid(format!("scoring the batch starting at {first}: {e}"))
-    })?;
+    let all = score_batch(model, &seqs, &answers).map_err(|e| batch_error(ready, "scoring", e))?;
     Ok(ready
         .iter()
         .zip(all)
@@ -269,13 +276,7 @@ fn by_generation(
         max_new_tokens: opts.max_new_tokens,
         ..Default::default()
     };
-    let out = generate(model, &seqs, &gen).map_err(|e| {
-        let first = ready
-            .first()
-            .map(|r| r.0.sample.source.to_string())
-            .unwrap_or_default();
-        Error::Invalid(format!("generating the batch starting at {first}: {e}"))
-    })?;
+    let out = generate(model, &seqs, &gen).map_err(|e| batch_error(ready, "generating", e))?;
     let mut records = Vec::with_capacity(ready.len());
     for ((s, _), ids) in ready.iter().zip(out) {
         let answer = model.tokenizer.decode(&ids, true)?.trim().to_string();

@@ -54,13 +54,20 @@ fn predictions(dir: &Path, name: &str, ids: &[String], good: impl Fn(usize) -> b
 }
 
 fn score(dir: &Path, preds: &Path, name: &str) -> PathBuf {
-    let result = dir.join(format!("{name}.json"));
-    let (ok, stdout, stderr) = eval(&[
+    score_as(dir, preds, name, name, &[])
+}
+
+/// `eval score` of `preds` into the result file `<file>.json` as model `name`, with `extra`
+/// arguments.
+fn score_as(dir: &Path, preds: &Path, name: &str, file: &str, extra: &[&str]) -> PathBuf {
+    let result = dir.join(format!("{file}.json"));
+    let out = dir.join(format!("out-{file}"));
+    let mut args = vec![
         "score",
         "--predictions",
         s(preds),
         "--out",
-        s(&dir.join(format!("out-{name}"))),
+        s(&out),
         "--no-java",
         "--result",
         s(&result),
@@ -68,7 +75,9 @@ fn score(dir: &Path, preds: &Path, name: &str) -> PathBuf {
         name,
         "--dataset",
         "caps",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let (ok, stdout, stderr) = eval(&args);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("In brackets: the 95% interval"), "{stdout}");
     result
@@ -329,26 +338,14 @@ fn report_gives_intervals_and_paired_changes() {
 /// `eval score` of `preds` into the result file `name-seed.json`, named `name`, trained with
 /// `seed`.
 fn score_seeded(dir: &Path, preds: &Path, name: &str, seed: u64) -> PathBuf {
-    let result = dir.join(format!("{name}-{seed}.json"));
     let seed = seed.to_string();
-    let (ok, _, stderr) = eval(&[
-        "score",
-        "--predictions",
-        s(preds),
-        "--out",
-        s(&dir.join(format!("out-{name}-{seed}"))),
-        "--no-java",
-        "--result",
-        s(&result),
-        "--name",
+    score_as(
+        dir,
+        preds,
         name,
-        "--train-seed",
-        &seed,
-        "--dataset",
-        "caps",
-    ]);
-    assert!(ok, "{stderr}");
-    result
+        &format!("{name}-{seed}"),
+        &["--train-seed", &seed],
+    )
 }
 
 fn report_of(dir: &Path, base: &Path, runs: &[&Path], out: &str) -> (String, serde_json::Value) {

@@ -204,14 +204,7 @@ fn more_labels_than_one_batch_score_the_same() {
 fn image_prompt_label_scores_equal_a_full_pass() {
     use candle_core::{IndexOp, D};
     use model::prompt::{render_chat, Message, Part, Role};
-    let dir = testkit::fixtures().join("vision");
-    let m = model::Model::from_source(
-        dir.join("model").to_str().unwrap(),
-        &candle_core::Device::Cpu,
-        candle_core::DType::F32,
-        None,
-    )
-    .unwrap();
+    let (dir, m) = vl_model();
     let img = m.image(&dir.join("images/wide.jpg")).unwrap();
     let user = Message {
         role: Role::User,
@@ -363,14 +356,7 @@ fn a_batch_of_prompts_scores_each_as_the_reference() {
 #[test]
 fn a_batch_of_image_prompts_scores_each_as_alone() {
     use model::prompt::{render_chat, Message, Part, Role};
-    let dir = testkit::fixtures().join("vision");
-    let m = model::Model::from_source(
-        dir.join("model").to_str().unwrap(),
-        &candle_core::Device::Cpu,
-        candle_core::DType::F32,
-        None,
-    )
-    .unwrap();
+    let (dir, m) = vl_model();
     let user = Message {
         role: Role::User,
         parts: vec![Part::Image, Part::Text("Which colour?".into())],
@@ -398,4 +384,17 @@ fn a_batch_of_image_prompts_scores_each_as_alone() {
             }
         }
     }
+}
+
+/// The tiny Qwen2-VL fixture model and its fixture directory.
+fn vl_model() -> (std::path::PathBuf, model::Model) {
+    let dir = testkit::fixtures().join("vision");
+    let m = model::Model::from_source(
+        dir.join("model").to_str().unwrap(),
+        &candle_core::Device::Cpu,
+        candle_core::DType::F32,
+        None,
+    )
+    .unwrap();
+    (dir, m)
 }
