@@ -11,7 +11,7 @@
 #   1. bases: the audio base is the world's base model (models/world-base) LoRA-trained on the
 #      objects' training split from the audio; the visual base is that same language model with
 #      a new vision tower (`trainer derive-visual`), the tower and merger trained in full and
-#      the language model by LoRA, from the frames; both with one recipe (240 steps, lr 1e-3),
+#      the language model by LoRA, from the frames; both with one recipe (160 steps, lr 1e-3),
 #      merged;
 #   2. both bases on the validation and test splits, in their own modality;
 #   3. the difficulty model: the 4 classes hardest for each student (validation), and how its
@@ -21,9 +21,9 @@
 #      (the control: as much training, no teacher), distillation on the hard classes,
 #      distillation on all classes, label-only distillation on the hard classes;
 #   6. per direction, the per-class report: runs/xmodal/report_{v2a,a2v}/report.{md,json,png}.
-# Reruns reuse what is finished. About 45 minutes on 2 CPU cores. Environment: BIN (the
+# Reruns reuse what is finished. About 30 minutes on 2 CPU cores. Environment: BIN (the
 # binaries' directory; default: build them into target/release), R (outputs), W (the world),
-# WORLD_CONFIG, BASE_STEPS (240), RUN_STEPS (60) — the test suite runs it small this way.
+# WORLD_CONFIG, BASE_STEPS (160), RUN_STEPS (40) — the test suite runs it small this way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${BIN:-target/release}
@@ -31,8 +31,8 @@ B=${BIN:-target/release}
 R=${R:-runs/xmodal}
 W=${W:-runs/objects-world}
 WORLD_CONFIG=${WORLD_CONFIG:-configs/world/objects.json}
-BASE_STEPS=${BASE_STEPS:-240}
-RUN_STEPS=${RUN_STEPS:-60}
+BASE_STEPS=${BASE_STEPS:-160}
+RUN_STEPS=${RUN_STEPS:-40}
 T=$R/task.toml
 VID=(--video-min-pixels 3136 --video-max-pixels 3136)
 mkdir -p "$R"
