@@ -297,14 +297,23 @@ fn accept_all(world: usize, rendezvous: &Rendezvous, timeout: Duration) -> Resul
                 stream
                     .set_nonblocking(false)
                     .map_err(|e| io("accepting", e))?;
+                // A connection that does not greet in time is not a rank: dropped.
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(10)))
+                    .map_err(|e| io("accepting", e))?;
                 let mut link = Link::new(stream).map_err(|e| io("accepting", e))?;
                 // Hello: the peer's rank and world size.
-                let (kind, payload) = link
-                    .recv()
-                    .map_err(|e| io(&format!("greeting {from}"), e))?;
+                let Ok((kind, payload)) = link.recv() else {
+                    eprintln!("rank 0: dropped a connection from {from} that did not greet");
+                    continue;
+                };
                 if kind != HELLO || payload.len() != 16 {
                     continue;
                 }
+                link.reader
+                    .get_ref()
+                    .set_read_timeout(None)
+                    .map_err(|e| io("accepting", e))?;
                 let rank = u64::from_le_bytes(payload[..8].try_into().expect("8")) as usize;
                 let size = u64::from_le_bytes(payload[8..].try_into().expect("8")) as usize;
                 if size != world || rank == 0 || rank >= world || slots[rank - 1].is_some() {
