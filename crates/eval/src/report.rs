@@ -682,6 +682,17 @@ pub fn report_files_with(
     build_report_with(&base, &runs, bootstrap)
 }
 
+/// `x` ×100 with its sign and two decimals; a change that rounds to zero is `+0.00` (a mean
+/// of equal values may land a hair below it).
+fn signed_percent(x: f64) -> String {
+    let s = format!("{:+.2}", 100.0 * x);
+    if s == "-0.00" {
+        "+0.00".into()
+    } else {
+        s
+    }
+}
+
 /// `report.md`: values ×100, changes against the base in parentheses.
 pub fn report_markdown(r: &Report, title: &str) -> String {
     let base = r.rows.first().map_or("", |b| b.name.as_str());
@@ -704,7 +715,7 @@ pub fn report_markdown(r: &Report, title: &str) -> String {
             let cell = match (v, d) {
                 (None, _) => "n/a".to_string(),
                 (Some(v), None) => format!("{:.2}{spread}", 100.0 * v),
-                (Some(v), Some(d)) => format!("{:.2}{spread} ({:+.2})", 100.0 * v, 100.0 * d),
+                (Some(v), Some(d)) => format!("{:.2}{spread} ({})", 100.0 * v, signed_percent(*d)),
             };
             md.push_str(&format!(" {cell} |"));
         }
@@ -777,7 +788,7 @@ fn intervals_markdown(r: &Report, b: &ReportBootstrap, base: &str) -> String {
     md.push_str(&"---|".repeat(r.columns.len()));
     md.push('\n');
     let pct = |x: f64| format!("{:.2}", 100.0 * x);
-    let signed = |x: f64| format!("{:+.2}", 100.0 * x);
+    let signed = signed_percent;
     let mut dropped: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
     for (i, row) in r.rows.iter().enumerate() {
         md.push_str(&format!("| {} |", row.name));
