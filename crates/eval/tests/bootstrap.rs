@@ -125,6 +125,18 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-12
 }
 
+/// The report's change has `want`'s bounds.
+fn assert_bounds(change: &serde_json::Value, want: &metrics::bootstrap::Interval) {
+    assert!(
+        close(change["low"].as_f64().unwrap(), want.low),
+        "{change} {want:?}"
+    );
+    assert!(
+        close(change["high"].as_f64().unwrap(), want.high),
+        "{change} {want:?}"
+    );
+}
+
 #[test]
 fn report_gives_intervals_and_paired_changes() {
     let d = scratch("bootstrap-report");
@@ -234,14 +246,7 @@ fn report_gives_intervals_and_paired_changes() {
     let reps = replicates(&[&cr, &cb], plan).unwrap();
     let want = difference_interval(&reps[0], &reps[1], 0.95).unwrap();
     let change = &r["rows"][1]["changes"][cider];
-    assert!(
-        close(change["low"].as_f64().unwrap(), want.low),
-        "{change} {want:?}"
-    );
-    assert!(
-        close(change["high"].as_f64().unwrap(), want.high),
-        "{change} {want:?}"
-    );
+    assert_bounds(change, &want);
     assert_eq!(
         (
             change["paired"].as_u64(),
@@ -466,14 +471,7 @@ fn report_pools_the_seeds_of_one_recipe() {
     let want = difference_interval(&pooled, &b_reps, 0.95).unwrap();
     let ch = &row["changes"][vsc];
     assert!(close(ch["change"].as_f64().unwrap(), mean - 0.7), "{ch}");
-    assert!(
-        close(ch["low"].as_f64().unwrap(), want.low),
-        "{ch} {want:?}"
-    );
-    assert!(
-        close(ch["high"].as_f64().unwrap(), want.high),
-        "{ch} {want:?}"
-    );
+    assert_bounds(ch, &want);
     assert_eq!(ch["paired"], 200);
     // CIDEr-D pools too (recomputed per resample for each seed).
     assert!(row["intervals"][cider].is_array(), "{row}");

@@ -68,14 +68,7 @@ fn label_log_probs_equal_the_reference() {
     let model = common::tiny();
     let mut worst: f64 = 0.0;
     for c in fixture().cases {
-        let p = prepare(
-            &model,
-            &sample(&c),
-            &Prompts::default(),
-            audio::LongAudio::Truncate,
-            &vision::VideoOptions::default(),
-        )
-        .unwrap();
+        let p = prepared(&model, &c);
         assert_eq!(p.templated, c.templated, "{}", c.name);
         assert_eq!(p.seq.ids, c.prompt_ids, "{}", c.name);
         let answers: Vec<Vec<u32>> = c
@@ -173,14 +166,7 @@ fn more_labels_than_one_batch_score_the_same() {
         .into_iter()
         .find(|c| c.task == "mgc")
         .unwrap();
-    let p = prepare(
-        &model,
-        &sample(&c),
-        &Prompts::default(),
-        audio::LongAudio::Truncate,
-        &vision::VideoOptions::default(),
-    )
-    .unwrap();
+    let p = prepared(&model, &c);
     let answers: Vec<Vec<u32>> = c.scores.iter().map(|s| s.answer_ids.clone()).collect();
     let twice: Vec<Vec<u32>> = answers.iter().chain(&answers).cloned().collect();
     let scores = score_continuations(&model, &p.seq, &twice).unwrap();
@@ -252,19 +238,7 @@ fn a_batch_of_prompts_scores_each_as_the_reference() {
     // different label sets, more rows than one continuation pass holds.
     let model = common::tiny();
     let cases = fixture().cases;
-    let prepared: Vec<_> = cases
-        .iter()
-        .map(|c| {
-            prepare(
-                &model,
-                &sample(c),
-                &Prompts::default(),
-                audio::LongAudio::Truncate,
-                &vision::VideoOptions::default(),
-            )
-            .unwrap()
-        })
-        .collect();
+    let prepared: Vec<_> = cases.iter().map(|c| prepared(&model, c)).collect();
     let lens: std::collections::BTreeSet<usize> =
         prepared.iter().map(|p| p.seq.ids.len()).collect();
     assert!(lens.len() > 1, "the cases should need padding");
@@ -397,4 +371,16 @@ fn vl_model() -> (std::path::PathBuf, model::Model) {
     )
     .unwrap();
     (dir, m)
+}
+
+/// A fixture case's prompt, prepared with the default options.
+fn prepared(model: &model::Model, c: &Case) -> eval::input::Prepared {
+    prepare(
+        model,
+        &sample(c),
+        &Prompts::default(),
+        audio::LongAudio::Truncate,
+        &vision::VideoOptions::default(),
+    )
+    .unwrap()
 }
