@@ -47,7 +47,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::{ModelId, Progress, SkippedLine};
 use crate::error::{Error, Result};
-use crate::input::{at, prepare, Prepared};
+use crate::input::{batch_error, prepare, Prepared};
 use crate::io::{read_json, read_jsonl, write_atomic, write_json, write_jsonl};
 
 /// How an item's answer is read.
@@ -563,23 +563,6 @@ pub fn choice_items(
     })
 }
 
-/// Names a batch's failure: the item's line when the batch is one item, else the first's.
-fn batch_error<'a>(
-    ready: &'a [(&'a ChoiceItem, Prepared)],
-    what: &str,
-) -> impl Fn(Error) -> Error + 'a {
-    let what = what.to_string();
-    move |e| match ready {
-        [(it, _)] => at(&it.sample)(e),
-        _ => Error::Invalid(format!(
-            "{what} the batch of {} items starting at {} (id {}): {e}",
-            ready.len(),
-            ready[0].0.sample.source,
-            ready[0].0.sample.id
-        )),
-    }
-}
-
 fn record(task: &ChoiceTask, it: &ChoiceItem, predicted: Option<usize>) -> ChoiceRecord {
     let letters = task.letters();
     ChoiceRecord {
@@ -607,7 +590,8 @@ fn by_letters(
     opts: &ChoiceOptions,
 ) -> Result<Vec<ChoiceRecord>> {
     let seqs: Vec<Sequence> = ready.iter().map(|(_, p)| p.seq.clone()).collect();
-    let scored = letter_logits(model, &seqs, letter_ids).map_err(batch_error(ready, "scoring"))?;
+    let scored = letter_logits(model, &seqs, letter_ids)
+        .map_err(|e| batch_error(&samples(ready), "scoring", e))?;
     Ok(ready
         .iter()
         .zip(scored)
@@ -622,6 +606,11 @@ fn by_letters(
         .collect())
 }
 
+/// The samples of a batch of prepared items.
+fn samples<'a>(ready: &'a [(&'a ChoiceItem, Prepared)]) -> Vec<&'a data::Sample> {
+    ready.iter().map(|(it, _)| &it.sample).collect()
+}
+
 fn by_generation(
     model: &Model,
     task: &ChoiceTask,
@@ -634,8 +623,8 @@ fn by_generation(
         max_new_tokens: opts.max_new_tokens,
         ..Default::default()
     };
-    let out =
-        generate(model, &seqs, &gen).map_err(|e| batch_error(ready, "generating")(e.into()))?;
+    let out = generate(model, &seqs, &gen)
+        .map_err(|e| batch_error(&samples(ready), "generating", e.into()))?;
     let letters = task.letters();
     let mut records = Vec::with_capacity(ready.len());
     for ((it, _), ids) in ready.iter().zip(out) {

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::classify_report::{summarise, ClassRecord, ClassifyReport, LabelScore};
 use crate::common::{BootstrapOptions, ModelId, Progress, SkippedLine};
 use crate::error::{Error, Result};
-use crate::input::{at, prepare, Prepared};
+use crate::input::{at, batch_error, prepare, Prepared};
 use crate::likelihood::{answers_ids, score_batch};
 
 /// How a sample's prediction is obtained.
@@ -209,17 +209,9 @@ fn record(s: &LabeledSample, task: &ClassTask) -> ClassRecord {
     }
 }
 
-/// An error of a whole batch, named by its first line.
-fn batch_error(
-    ready: &[(&LabeledSample, Prepared)],
-    doing: &str,
-    e: impl std::fmt::Display,
-) -> Error {
-    let first = ready
-        .first()
-        .map(|r| r.0.sample.source.to_string())
-        .unwrap_or_default();
-    Error::Invalid(format!("{doing} the batch starting at {first}: {e}"))
+/// The samples of a batch of prepared items.
+fn samples<'a>(ready: &'a [(&'a LabeledSample, Prepared)]) -> Vec<&'a data::Sample> {
+    ready.iter().map(|(s, _)| &s.sample).collect()
 }
 
 fn by_likelihood(
@@ -233,7 +225,8 @@ fn by_likelihood(
         .map(|(s, p)| answers_ids(model, &p.templated, &task.labels).map_err(at(&s.sample)))
         .collect::<Result<Vec<_>>>()?;
     let seqs: Vec<_> = ready.iter().map(|(_, p)| p.seq.clone()).collect();
-    let all = score_batch(model, &seqs, &answers).map_err(|e| batch_error(ready, "scoring", e))?;
+    let all = score_batch(model, &seqs, &answers)
+        .map_err(|e| batch_error(&samples(ready), "scoring", e))?;
     Ok(ready
         .iter()
         .zip(all)
@@ -276,7 +269,8 @@ fn by_generation(
         max_new_tokens: opts.max_new_tokens,
         ..Default::default()
     };
-    let out = generate(model, &seqs, &gen).map_err(|e| batch_error(ready, "generating", e))?;
+    let out = generate(model, &seqs, &gen)
+        .map_err(|e| batch_error(&samples(ready), "generating", e.into()))?;
     let mut records = Vec::with_capacity(ready.len());
     for ((s, _), ids) in ready.iter().zip(out) {
         let answer = model.tokenizer.decode(&ids, true)?.trim().to_string();

@@ -35,3 +35,19 @@ pub fn prepare(
 pub(crate) fn at(sample: &Sample) -> impl Fn(Error) -> Error + '_ {
     move |e| e.at_sample(&sample.source, &sample.id)
 }
+
+/// Wraps a failure of a whole batch: the sample's own line and id for a batch of one, else
+/// the batch's size and its first sample's line and id, after what was being done.
+pub(crate) fn batch_error(samples: &[&Sample], doing: &str, e: Error) -> Error {
+    match samples {
+        [one] => at(one)(e),
+        _ => Error::Invalid(format!(
+            "{doing} the batch of {} items starting at {} (id {}): {e}",
+            samples.len(),
+            samples
+                .first()
+                .map_or(String::new(), |s| s.source.to_string()),
+            samples.first().map_or("", |s| s.id.as_str())
+        )),
+    }
+}
