@@ -52,6 +52,23 @@ pub struct ModelSection {
     /// `max_pixels`, `total_pixels`, …; its defaults when absent).
     #[serde(default, skip_serializing_if = "is_default")]
     pub video: vision::VideoOptions,
+    /// Where the base weights come from: the checkpoint's files, or drawn on the device.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub weights: Weights,
+}
+
+/// Where a run's base weights come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Weights {
+    /// The checkpoint's safetensors.
+    #[default]
+    Checkpoint,
+    /// Drawn on the device at load (N(0, 0.02) matrices, zero biases, unit norms:
+    /// [`model::init::random_var_builder`]); `source` is a directory with a config and a
+    /// tokenizer but no weights (`trainer init-model --no-weights`). For measuring speed and
+    /// memory (the 7B-shaped benchmark): LoRA only, no merged export, no resume.
+    Random,
 }
 
 /// Which part of the model LoRA may target (PEFT itself would also match the audio tower's
@@ -384,6 +401,20 @@ impl Config {
             }
         }
         let t = &self.train;
+        if self.model.weights == Weights::Random {
+            if t.mode == Mode::Full || t.train_encoder || t.train_projector {
+                return Err(bad(
+                    "model.weights",
+                    "random weights are for LoRA runs (no base weight trained)".into(),
+                ));
+            }
+            if self.output.export_merged {
+                return Err(bad(
+                    "model.weights",
+                    "random weights cannot be merged and exported (output.export_merged)".into(),
+                ));
+            }
+        }
         if !(t.lr > 0.0 && t.lr.is_finite()) {
             return Err(bad("train.lr", format!("must be positive, got {}", t.lr)));
         }

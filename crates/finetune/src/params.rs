@@ -10,7 +10,7 @@ use model::lora::{AdapterSource, NoAdapters};
 use model::{Family, Model};
 
 use crate::adapters::{LoraPair, TrainableLora};
-use crate::config::{Config, Mode};
+use crate::config::{Config, Mode, Weights};
 use crate::error::{Error, Result};
 
 /// A named trainable tensor. LoRA matrices carry their PEFT key; base weights their
@@ -67,7 +67,11 @@ pub fn load(cfg: &Config, files: &ModelFiles, device: &Device) -> Result<Trainab
     };
     let any_base =
         cfg.train.mode == Mode::Full || cfg.train.train_projector || cfg.train.train_encoder;
-    let (mut model, base) = if !any_base {
+    let (mut model, base) = if cfg.model.weights == Weights::Random {
+        // (config validation keeps base weights untrained here)
+        let vb = model::init::random_var_builder(0.02, cfg.train.seed, dtype, device);
+        (Model::build(files, vb, adapters)?, vec![])
+    } else if !any_base {
         (Model::load(files, device, dtype, adapters)?, vec![])
     } else {
         // Read every tensor; the trained ones become f32 Vars, the rest stay frozen tensors.

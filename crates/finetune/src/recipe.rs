@@ -24,7 +24,7 @@ use model::checkpoint::ModelFiles;
 use processor::{Example, Processor, Target};
 use serde_json::json;
 
-use crate::config::{Config, Resume};
+use crate::config::{Config, Resume, Weights};
 use crate::distill::{check_resume, run_teacher, Distill, Plan, BASE_TEACHER};
 use crate::error::{Error, Result};
 use crate::optim::{AdamW, AdamWConfig};
@@ -153,7 +153,19 @@ pub(crate) fn setup_in<'a>(
     }
 
     let device = cfg.model.device.open()?;
-    let files = model::checkpoint::resolve(&cfg.model.source)?;
+    let files = match cfg.model.weights {
+        Weights::Checkpoint => model::checkpoint::resolve(&cfg.model.source)?,
+        Weights::Random if resume_from.is_some() => {
+            return Err(Error::Checkpoint {
+                path: run_dir.clone(),
+                reason: "model.weights = \"random\" cannot resume (the weights are drawn anew)"
+                    .into(),
+            })
+        }
+        Weights::Random => {
+            model::checkpoint::without_weights(std::path::Path::new(&cfg.model.source))?
+        }
+    };
     let tr = params::load(cfg, &files, &device)?;
     let vars = tr.named_vars();
     let n_params: usize = vars.iter().map(|(_, v)| v.as_tensor().elem_count()).sum();

@@ -38,6 +38,7 @@ fn write_model(dir: &Path) {
             tie_word_embeddings: false,
             rope_theta: 10_000.0,
             max_position_embeddings: 8192,
+            vocab_size: None,
         },
         bpe_vocab: 440,
         init_std: 0.05,

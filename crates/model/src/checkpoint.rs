@@ -116,6 +116,33 @@ pub fn local(dir: &Path) -> Result<ModelFiles> {
     })
 }
 
+/// A checkpoint directory's `config.json`, tokenizer and generation config, without weights
+/// (`weights` empty): for a model whose weights are drawn at load
+/// ([`crate::init::random_var_builder`]). A directory that has weights is refused, so that
+/// random weights are never taken for a checkpoint's by mistake.
+pub fn without_weights(dir: &Path) -> Result<ModelFiles> {
+    if dir.join(SINGLE).is_file() || dir.join(INDEX).is_file() {
+        return Err(Error::Checkpoint {
+            path: dir.into(),
+            msg: "has weights: random weights are only drawn for a directory without them".into(),
+        });
+    }
+    let need = |name: &str| -> Result<PathBuf> {
+        let p = dir.join(name);
+        p.is_file().then_some(p).ok_or_else(|| Error::Checkpoint {
+            path: dir.into(),
+            msg: format!("{name} is missing"),
+        })
+    };
+    Ok(ModelFiles {
+        dir: dir.into(),
+        config: need("config.json")?,
+        weights: Vec::new(),
+        tokenizer: need("tokenizer.json")?,
+        generation_config: Some(dir.join("generation_config.json")).filter(|p| p.is_file()),
+    })
+}
+
 /// The distinct shard file names of a `model.safetensors.index.json`, in first-seen order.
 pub fn shard_names(index: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(index).map_err(|e| Error::io(index, e))?;

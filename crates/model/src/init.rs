@@ -89,6 +89,11 @@ pub struct TextSpec {
     pub rope_theta: f64,
     #[serde(default = "default_max_pos")]
     pub max_position_embeddings: usize,
+    /// Pad the vocabulary (embedding and head rows) to this size, as real checkpoints are
+    /// (Qwen2-Audio-7B: 156032 rows for 151,6xx tokens); the tokenizer's size when absent or
+    /// smaller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocab_size: Option<usize>,
 }
 
 fn yes() -> bool {
@@ -344,8 +349,23 @@ fn normal(rng: &mut Rng) -> f64 {
 /// Writes a complete checkpoint directory for `spec`, its tokenizer trained on `texts`.
 /// Returns the vocabulary size (BPE tokens + specials).
 pub fn write_new_checkpoint(spec: &InitSpec, texts: &[String], dir: &Path) -> Result<usize> {
+    write_checkpoint_files(spec, texts, dir, true)
+}
+
+/// [`write_new_checkpoint`], with the weights written (`weights`) or left out: a directory
+/// without `model.safetensors` is for runs whose weights are drawn on the device at load
+/// ([`random_var_builder`], the trainer's `model.weights = "random"`), such as a benchmark of
+/// a 7B-shaped model that nobody wants to write to disk.
+pub fn write_checkpoint_files(
+    spec: &InitSpec,
+    texts: &[String],
+    dir: &Path,
+    weights: bool,
+) -> Result<usize> {
     let tok = train_tokenizer(texts, spec.bpe_vocab)?;
-    let vocab = tok.get_vocab_size(true);
+    let vocab = tok
+        .get_vocab_size(true)
+        .max(spec.text.vocab_size.unwrap_or(0));
     let id = |s: &str| {
         tok.token_to_id(s).ok_or_else(|| Error::Tokenizer {
             path: dir.join("tokenizer.json"),
@@ -414,13 +434,71 @@ pub fn write_new_checkpoint(spec: &InitSpec, texts: &[String], dir: &Path) -> Re
             "return_attention_mask": false, "sampling_rate": 16000,
         })),
     )?;
-    let dtype: candle_core::DType = spec.dtype.into();
-    let weights = init_weights(spec, vocab)?
-        .into_iter()
-        .map(|(k, t)| Ok((k, t.to_dtype(dtype)?)))
-        .collect::<Result<BTreeMap<_, _>>>()?;
-    crate::checkpoint::write_safetensors(&dir.join("model.safetensors"), &weights)?;
+    if weights {
+        let dtype: candle_core::DType = spec.dtype.into();
+        let weights = init_weights(spec, vocab)?
+            .into_iter()
+            .map(|(k, t)| Ok((k, t.to_dtype(dtype)?)))
+            .collect::<Result<BTreeMap<_, _>>>()?;
+        crate::checkpoint::write_safetensors(&dir.join("model.safetensors"), &weights)?;
+    }
     Ok(vocab)
+}
+
+/// Weights drawn where they are asked for, on the device: every tensor a model's loader
+/// requests is N(0, `std`) (matrices, convolutions, embeddings), zero (`….bias`) or one (other
+/// vectors: the norms' scales), made directly on the requested device in the requested dtype.
+/// No file is read, so a 7B-shaped model costs no disk and loads in seconds; the values come
+/// from the device's generator (seeded with [`Device::set_seed`] where the backend allows), so
+/// they are for measuring speed and memory, not for results.
+struct RandomWeights {
+    std: f64,
+}
+
+impl candle_nn::var_builder::SimpleBackend for RandomWeights {
+    fn get(
+        &self,
+        s: candle_core::Shape,
+        name: &str,
+        _: candle_nn::Init,
+        dtype: candle_core::DType,
+        dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        if name.ends_with("bias") {
+            Tensor::zeros(s, dtype, dev)
+        } else if s.rank() == 1 {
+            Tensor::ones(s, dtype, dev)
+        } else {
+            Tensor::randn(0f32, self.std as f32, s, dev)?.to_dtype(dtype)
+        }
+    }
+
+    fn get_unchecked(
+        &self,
+        name: &str,
+        _: candle_core::DType,
+        _: &Device,
+    ) -> candle_core::Result<Tensor> {
+        candle_core::bail!("random weights need the shape of `{name}`")
+    }
+
+    fn contains_tensor(&self, _: &str) -> bool {
+        true
+    }
+}
+
+/// A `VarBuilder` whose every tensor is drawn on `device` ([`RandomWeights`]): N(0, `std`)
+/// matrices, zero biases, unit norm scales. `seed` seeds the device's generator where the
+/// backend supports it (CUDA); the CPU's is not seedable this way.
+pub fn random_var_builder(
+    std: f64,
+    seed: u64,
+    dtype: candle_core::DType,
+    device: &Device,
+) -> candle_nn::VarBuilder<'static> {
+    // The CPU backend refuses `set_seed`; its draws are unseeded (benchmarks only).
+    let _ = device.set_seed(seed);
+    candle_nn::VarBuilder::from_backend(Box::new(RandomWeights { std }), dtype, device.clone())
 }
 
 /// Qwen2-Audio-Instruct's chat template (the format `transformers`' processor applies; our

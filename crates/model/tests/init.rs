@@ -23,6 +23,7 @@ fn spec(seed: u64) -> InitSpec {
             tie_word_embeddings: true,
             rope_theta: 10_000.0,
             max_position_embeddings: 4096,
+            vocab_size: None,
         },
         bpe_vocab: 400,
         init_std: 0.02,
@@ -108,4 +109,35 @@ fn a_new_checkpoint_loads_runs_and_is_reproducible() {
     // Random init with std 0.02: logits are small and finite.
     let max = testkit::max_abs(&logits);
     assert!(max.is_finite() && max < 5.0, "{max}");
+}
+
+/// `--no-weights` with a padded vocabulary: the config (padded rows), tokenizer and side files
+/// but no weights, and a model built over it with weights drawn on the device.
+#[test]
+fn a_checkpoint_without_weights_builds_with_random_weights_and_a_padded_vocabulary() {
+    let d = testkit::scratch("init-no-weights");
+    let mut s = spec(1);
+    s.text.vocab_size = Some(1000);
+    let vocab = model::init::write_checkpoint_files(&s, &texts(), &d, false).unwrap();
+    assert_eq!(vocab, 1000);
+    assert!(!d.join("model.safetensors").exists());
+    assert!(model::checkpoint::local(&d).is_err(), "no weights to load");
+    let files = model::checkpoint::without_weights(&d).unwrap();
+    assert!(files.weights.is_empty());
+    let vb = model::init::random_var_builder(0.02, 1, DType::F32, &Device::Cpu);
+    let m = Model::build(&files, vb, &model::lora::NoAdapters).unwrap();
+    assert_eq!(m.text_config().vocab_size, 1000);
+    assert!(m.tokenizer.vocab_size() < 1000);
+    let clip = audio::load_mono_16k(&testkit::tiny_clip("tone.wav")).unwrap();
+    let f = m.features(&clip, audio::LongAudio::Error).unwrap();
+    let seq = m
+        .chat_sequence(&[Message::user_with_audio(1, "What is it?")], vec![f])
+        .unwrap();
+    let logits = m.prompt_logits(&seq).unwrap();
+    assert_eq!(logits.dims(), &[seq.ids.len(), 1000]);
+    let max = testkit::max_abs(&logits);
+    assert!(max.is_finite() && max > 0.0, "{max}");
+    // A directory with weights is not taken for one without.
+    write_new_checkpoint(&spec(1), &texts(), &d).unwrap();
+    assert!(model::checkpoint::without_weights(&d).is_err());
 }

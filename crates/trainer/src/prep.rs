@@ -63,6 +63,10 @@ pub struct InitModelArgs {
     /// The checkpoint directory to write.
     #[arg(long)]
     pub out: PathBuf,
+    /// Write the config, tokenizer and side files but no weights: a run with
+    /// `model.weights = "random"` draws them on its device (the 7B-shaped benchmark).
+    #[arg(long)]
+    pub no_weights: bool,
 }
 
 #[derive(Args)]
@@ -190,7 +194,7 @@ pub fn run(cmd: PrepCommand) -> Result<()> {
         }
         PrepCommand::Convert { dataset } => convert(dataset)?,
         PrepCommand::InitModel(a) => {
-            let vocab = init_model(&a.spec, &a.texts_from, &a.out)?;
+            let vocab = init_model(&a.spec, &a.texts_from, &a.out, !a.no_weights)?;
             eprintln!("wrote {} (vocabulary {vocab})", a.out.display());
         }
         PrepCommand::DeriveVisual(a) => {
@@ -413,12 +417,14 @@ pub fn manifest_texts(manifests: &[PathBuf], prompts: &data::Prompts) -> Result<
 }
 
 /// Writes a new checkpoint for the spec file at `spec` into `out`, its tokenizer trained on
-/// the texts of `manifests`. Returns the vocabulary size.
-pub fn init_model(spec: &Path, manifests: &[PathBuf], out: &Path) -> Result<usize> {
+/// the texts of `manifests`, with or without its (random) weights. Returns the vocabulary size.
+pub fn init_model(spec: &Path, manifests: &[PathBuf], out: &Path, weights: bool) -> Result<usize> {
     let text =
         std::fs::read_to_string(spec).with_context(|| format!("reading {}", spec.display()))?;
     let spec: model::init::InitSpec =
         toml::from_str(&text).with_context(|| format!("{}", spec.display()))?;
     let texts = manifest_texts(manifests, &data::Prompts::default())?;
-    Ok(model::init::write_new_checkpoint(&spec, &texts, out)?)
+    Ok(model::init::write_checkpoint_files(
+        &spec, &texts, out, weights,
+    )?)
 }

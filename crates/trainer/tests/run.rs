@@ -459,3 +459,70 @@ fn a_visual_model_trains_in_full() {
         );
     }
 }
+
+/// The tiny model's directory without its weights, and `setup`'s config pointed at it with
+/// `model.weights = "random"`.
+fn setup_random(dir: &Path) -> PathBuf {
+    let bare = dir.join("bare");
+    std::fs::create_dir_all(&bare).unwrap();
+    for e in std::fs::read_dir(fixtures().join("tiny/model")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x != "safetensors") {
+            std::fs::copy(&p, bare.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let p = setup(dir, "");
+    let text = std::fs::read_to_string(&p).unwrap().replace(
+        &format!("source = \"{}\"", fixtures().join("tiny/model").display()),
+        &format!("source = \"{}\"\nweights = \"random\"", bare.display()),
+    );
+    assert!(text.contains("weights = \"random\""));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn random_weights_train_without_a_weights_file_and_refuse_what_they_cannot_do() {
+    let never = AtomicBool::new(false);
+    let d = tmp("random-weights");
+    let p = setup_random(&d);
+    let cfg = Config::load(&p, &[]).unwrap();
+    let out = trainer::experiment::train(&cfg, &never, Some(2)).unwrap();
+    assert_eq!(out.steps_done, 2);
+    for l in losses(&d.join("run")) {
+        let loss: f64 = l.split(' ').nth(1).unwrap().parse().unwrap();
+        assert!(loss.is_finite() && loss > 0.0, "{l}");
+    }
+    // Drawn anew on every load, so no resume.
+    let e = format!(
+        "{:#}",
+        trainer::experiment::train(&cfg, &never, None).unwrap_err()
+    );
+    assert!(e.contains("cannot resume"), "{e}");
+    // A directory with weights is not taken for random ones.
+    let with = Config::load(
+        &p,
+        &[
+            format!(
+                "model.source=\"{}\"",
+                fixtures().join("tiny/model").display()
+            ),
+            format!("output.dir=\"{}\"", d.join("run2").display()),
+        ],
+    )
+    .unwrap();
+    let e = format!(
+        "{:#}",
+        trainer::experiment::train(&with, &never, None).unwrap_err()
+    );
+    assert!(e.contains("has weights"), "{e}");
+    // Base weights cannot be trained, nor merged, from random ones.
+    for (o, why) in [
+        ("train.mode=\"full\"", "LoRA runs"),
+        ("train.train_projector=true", "LoRA runs"),
+        ("output.export_merged=true", "export_merged"),
+    ] {
+        let e = Config::load(&p, &[o.into()]).unwrap_err().to_string();
+        assert!(e.contains("model.weights") && e.contains(why), "{o}: {e}");
+    }
+}
