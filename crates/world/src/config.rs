@@ -97,6 +97,11 @@ pub struct WorldConfig {
     /// have none, and their `world.json` does not name the key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub objects: Option<ObjectsConfig>,
+    /// Captioned views per split: the visual pretraining set ([`crate::objects::views`]), with
+    /// the sound-object set's clip length, frames and size (its defaults when `objects` is
+    /// unset); none unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub views: Option<SplitCounts>,
 }
 
 /// The sound-object set: how many clips per class, their length, and their view (frames).
@@ -240,6 +245,7 @@ impl WorldConfig {
             probes,
             format: WavFormat::Pcm16,
             objects: (size == Size::Objects).then(ObjectsConfig::default),
+            views: None,
         }
     }
 

@@ -13,6 +13,9 @@
 //!   of sound-making objects heard (WAV) and seen (a folder of PNG frames), a multiple-choice
 //!   task over their classes, and a declared table of the classes that look alike or sound
 //!   alike ([`objects`]).
+//! * **Captioned views** (when [`WorldConfig::views`] is set): frame folders of a coloured
+//!   shape in motion, captioned ("a red triangle pecking"), the visual pretraining set
+//!   ([`objects::views`]).
 //!
 //! Everything is written as 16 kHz mono WAV files plus native JSONL manifests
 //! (`<task>_<split>.jsonl`, see [`write`]) and a `world.json` index ([`WorldIndex`]). Train,
@@ -106,7 +109,7 @@ pub struct WorldIndex {
     pub generator: String,
     pub sample_rate: u32,
     pub config: WorldConfig,
-    /// By `<task>_<split>` (tasks ac, acc, adc, vsc, ser, mic, mgc, objects).
+    /// By `<task>_<split>` (tasks ac, acc, adc, vsc, ser, mic, mgc, objects, views).
     pub manifests: BTreeMap<String, ManifestInfo>,
     /// By task name (vsc, ser, mic, mgc); empty when the world has no probes.
     pub probes: BTreeMap<String, ProbeInfo>,

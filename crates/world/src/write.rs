@@ -9,7 +9,8 @@
 //! ROOT/objects/<split>/obj-<split>-NNNNN.wav          sound objects: the audio
 //! ROOT/objects/<split>/obj-<split>-NNNNN/frame_KKK.png sound objects: the view (a frame folder)
 //! ROOT/objects/task.toml                               sound objects: the multiple-choice task
-//! ROOT/<task>_<split>.jsonl                            manifests: ac, acc, adc, vsc, ser, mic, mgc, objects
+//! ROOT/views/<split>/view-<split>-NNNNN/frame_KKK.png  captioned views (visual pretraining)
+//! ROOT/<task>_<split>.jsonl                            manifests: ac, acc, adc, vsc, ser, mic, mgc, objects, views
 //! ROOT/facts/<what>_<split>.jsonl                      generation facts (scenes, events, pairs, probes, objects)
 //! ```
 //! Manifest media paths are relative to ROOT (the manifests' directory).
@@ -26,7 +27,7 @@ use serde::Serialize;
 use crate::config::{ObjectsConfig, Split, WorldConfig};
 use crate::corpus::{self, EventClip, PairFacts};
 use crate::error::{Error, Result};
-use crate::objects;
+use crate::objects::{self, views};
 use crate::probes::ProbeTask;
 use crate::scene::SceneSpec;
 
@@ -136,6 +137,14 @@ pub fn build(cfg: &WorldConfig, root: &Path) -> Result<Written> {
                 w.manifest(objects::TASK_NAME, split, &lines)?,
             );
         }
+        if let Some(counts) = &cfg.views {
+            let geometry = cfg.objects.clone().unwrap_or_default();
+            let lines = views(&w, cfg.seed, &geometry, split, counts.get(split))?;
+            put(
+                views::TASK_NAME,
+                w.manifest(views::TASK_NAME, split, &lines)?,
+            );
+        }
     }
     if let Some(oc) = &cfg.objects {
         let task = objects_task(cfg.seed, oc);
@@ -178,12 +187,7 @@ fn sound_objects(
         let wav = objects::audio_path(split, &s.id);
         w.wav(&wav, &s.render_audio())?;
         let dir = objects::frames_dir(split, &s.id);
-        for (k, rgb) in s.render_frames().iter().enumerate() {
-            let path = w.root.join(&dir).join(objects::frame_name(k));
-            let png = objects::view::png(rgb, oc.width, oc.height)
-                .map_err(|e| Error::io(&path, "cannot encode PNG", std::io::Error::other(e)))?;
-            write_file(&path, &png)?;
-        }
+        write_frames(w, &dir, &s.render_frames(), oc.width, oc.height)?;
         lines.push(NativeLine {
             id: Some(s.id.clone()),
             task: Task::Custom(objects::TASK_NAME.to_string()),
@@ -197,6 +201,48 @@ fn sound_objects(
         });
     }
     w.facts(objects::TASK_NAME, split, &specs)?;
+    Ok(lines)
+}
+
+/// Writes `frames` (RGB bytes) as the PNG files of folder `dir` (relative to the root).
+fn write_frames(w: &Writer, dir: &Path, frames: &[Vec<u8>], width: u32, height: u32) -> Result<()> {
+    for (k, rgb) in frames.iter().enumerate() {
+        let path = w.root.join(dir).join(objects::frame_name(k));
+        let png = objects::view::png(rgb, width, height)
+            .map_err(|e| Error::io(&path, "cannot encode PNG", std::io::Error::other(e)))?;
+        write_file(&path, &png)?;
+    }
+    Ok(())
+}
+
+/// Renders `count` captioned views of `split` (a folder of PNG frames each), writes their
+/// facts, and returns their manifest lines (the frame folder as the video, the question, the
+/// caption as the target).
+fn views(
+    w: &Writer,
+    seed: u64,
+    geometry: &ObjectsConfig,
+    split: Split,
+    count: usize,
+) -> Result<Vec<NativeLine>> {
+    let specs = views::specs(seed, geometry, split, count);
+    let mut lines = Vec::with_capacity(specs.len());
+    for s in &specs {
+        let dir = views::frames_dir(split, &s.id);
+        write_frames(w, &dir, &s.render_frames(), geometry.width, geometry.height)?;
+        lines.push(NativeLine {
+            id: Some(s.id.clone()),
+            task: Task::Custom(views::TASK_NAME.to_string()),
+            audio: Vec::new(),
+            images: Vec::new(),
+            videos: vec![rel_str(&dir)],
+            prompt: Some(views::PROMPT.to_string()),
+            system: None,
+            target: s.caption.clone(),
+            references: Vec::new(),
+        });
+    }
+    w.facts(views::TASK_NAME, split, &specs)?;
     Ok(lines)
 }
 

@@ -50,6 +50,7 @@
 
 pub mod sound;
 pub mod view;
+pub mod views;
 
 use rng::Rng;
 use serde::{Deserialize, Serialize};
@@ -129,6 +130,37 @@ pub enum Shape {
     Star,
 }
 
+impl Shape {
+    pub const ALL: [Shape; 10] = [
+        Shape::Ring,
+        Shape::Square,
+        Shape::Bar,
+        Shape::Triangle,
+        Shape::Drops,
+        Shape::Circle,
+        Shape::Diamond,
+        Shape::Cross,
+        Shape::Hexagon,
+        Shape::Star,
+    ];
+
+    /// The shape's word in a caption ([`views`]).
+    pub fn word(self) -> &'static str {
+        match self {
+            Shape::Ring => "ring",
+            Shape::Square => "square",
+            Shape::Bar => "bar",
+            Shape::Triangle => "triangle",
+            Shape::Drops => "drops",
+            Shape::Circle => "circle",
+            Shape::Diamond => "diamond",
+            Shape::Cross => "cross",
+            Shape::Hexagon => "hexagon",
+            Shape::Star => "star",
+        }
+    }
+}
+
 /// How the object moves with its sound (see [`view`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -153,6 +185,37 @@ pub enum Motion {
     Pulse,
     /// Trembles while each occurrence lasts.
     Shake,
+}
+
+impl Motion {
+    pub const ALL: [Motion; 10] = [
+        Motion::Vibrate,
+        Motion::Hop,
+        Motion::Swing,
+        Motion::Peck,
+        Motion::Fall,
+        Motion::Flicker,
+        Motion::Bounce,
+        Motion::Sway,
+        Motion::Pulse,
+        Motion::Shake,
+    ];
+
+    /// The motion's word in a caption ([`views`]).
+    pub fn word(self) -> &'static str {
+        match self {
+            Motion::Vibrate => "vibrating",
+            Motion::Hop => "hopping",
+            Motion::Swing => "swinging",
+            Motion::Peck => "pecking",
+            Motion::Fall => "falling",
+            Motion::Flicker => "flickering",
+            Motion::Bounce => "bouncing",
+            Motion::Sway => "swaying",
+            Motion::Pulse => "pulsing",
+            Motion::Shake => "shaking",
+        }
+    }
 }
 
 /// A class's visual signature.
@@ -271,64 +334,88 @@ const CRY: Sound = Sound {
     timing: Timing::Regular,
 };
 
+/// The named colours of the looks (and of the visual pretraining set, [`views`]).
+pub const COLOURS: [(&str, [u8; 3]); 10] = [
+    ("orange", ORANGE),
+    ("brown", BROWN),
+    ("black", BLACK),
+    ("red", RED),
+    ("blue", BLUE),
+    ("yellow", YELLOW),
+    ("green", GREEN),
+    ("purple", PURPLE),
+    ("cyan", CYAN),
+    ("pink", PINK),
+];
+const ORANGE: [u8; 3] = [230, 130, 30];
+const BROWN: [u8; 3] = [130, 80, 40];
+const BLACK: [u8; 3] = [35, 35, 35];
+const RED: [u8; 3] = [210, 40, 40];
+const BLUE: [u8; 3] = [40, 70, 210];
+const YELLOW: [u8; 3] = [230, 210, 40];
+const GREEN: [u8; 3] = [50, 170, 60];
+const PURPLE: [u8; 3] = [140, 60, 190];
+const CYAN: [u8; 3] = [40, 180, 200];
+const PINK: [u8; 3] = [230, 120, 180];
+
 const STRINGED: Look = Look {
     name: "stringed instrument",
     shape: Shape::Ring,
-    colour: [230, 130, 30],
+    colour: ORANGE,
     motion: Motion::Vibrate,
 };
 const DOG: Look = Look {
     name: "dog",
     shape: Shape::Square,
-    colour: [130, 80, 40],
+    colour: BROWN,
     motion: Motion::Hop,
 };
 const HAMMER: Look = Look {
     name: "hammer",
     shape: Shape::Bar,
-    colour: [35, 35, 35],
+    colour: BLACK,
     motion: Motion::Swing,
 };
 const WOODPECKER: Look = Look {
     name: "woodpecker",
     shape: Shape::Triangle,
-    colour: [210, 40, 40],
+    colour: RED,
     motion: Motion::Peck,
 };
 const RAIN: Look = Look {
     name: "rain",
     shape: Shape::Drops,
-    colour: [40, 70, 210],
+    colour: BLUE,
     motion: Motion::Fall,
 };
 const PAN: Look = Look {
     name: "frying pan",
     shape: Shape::Circle,
-    colour: [230, 210, 40],
+    colour: YELLOW,
     motion: Motion::Flicker,
 };
 const BIRD: Look = Look {
     name: "bird",
     shape: Shape::Diamond,
-    colour: [50, 170, 60],
+    colour: GREEN,
     motion: Motion::Bounce,
 };
 const CHURCH_BELL: Look = Look {
     name: "church bell",
     shape: Shape::Cross,
-    colour: [140, 60, 190],
+    colour: PURPLE,
     motion: Motion::Sway,
 };
 const DRUM_KIT: Look = Look {
     name: "drum",
     shape: Shape::Hexagon,
-    colour: [40, 180, 200],
+    colour: CYAN,
     motion: Motion::Pulse,
 };
 const BABY: Look = Look {
     name: "baby",
     shape: Shape::Star,
-    colour: [230, 120, 180],
+    colour: PINK,
     motion: Motion::Shake,
 };
 
@@ -586,19 +673,29 @@ impl ObjectSpec {
     /// The clip's frames as RGB bytes (row-major, `width × height × 3` each): see
     /// [`view::render`].
     pub fn render_frames(&self) -> Vec<Vec<u8>> {
-        view::render(self)
+        view::render(&self.visual, &self.beat())
+    }
+
+    /// The rhythm the sound and the view share.
+    pub fn beat(&self) -> view::Beat<'_> {
+        view::Beat {
+            seconds: self.seconds,
+            rate: self.rate,
+            hit: self.hit,
+            onsets: &self.onsets,
+        }
     }
 
     /// The time (s) frame `k` shows: the middle of its share of the clip.
     pub fn frame_time(&self, k: usize) -> f32 {
-        (k as f32 + 0.5) * self.seconds / self.visual.frames.max(1) as f32
+        self.beat().frame_time(k, self.visual.frames)
     }
 }
 
 /// Onsets over a clip of `seconds`: the first within one period of the start (at most 0.4 s
 /// in), then at `rate` (regular: each period ±10 %; random: exponential gaps), none in the
 /// last 50 ms.
-fn draw_onsets(rng: &mut Rng, timing: Timing, rate: f32, seconds: f32) -> Vec<f32> {
+pub(crate) fn draw_onsets(rng: &mut Rng, timing: Timing, rate: f32, seconds: f32) -> Vec<f32> {
     let end = seconds - 0.05;
     let mut out = Vec::new();
     let mut t = match timing {
@@ -641,7 +738,7 @@ impl AudioFacts {
 }
 
 impl VisualFacts {
-    fn draw(rng: &mut Rng, look: &Look, scale: f32, cfg: &ObjectsConfig) -> Self {
+    pub(crate) fn draw(rng: &mut Rng, look: &Look, scale: f32, cfg: &ObjectsConfig) -> Self {
         let (w, h) = (cfg.width as f32, cfg.height as f32);
         let colour = look.colour.map(|c| {
             (c as f32 + dsp::uni(rng, -COLOUR_JITTER, COLOUR_JITTER)).clamp(0.0, 255.0) as u8

@@ -29,7 +29,7 @@ use std::f32::consts::{PI, TAU};
 
 use rng::{mix64, Rng};
 
-use super::{Motion, ObjectSpec, Shape};
+use super::{Motion, Shape, VisualFacts};
 use crate::dsp;
 
 /// Exposure of one frame (s).
@@ -59,6 +59,23 @@ pub fn extent(motion: Motion) -> (f32, f32) {
     }
 }
 
+/// The rhythm a view moves with: the clip's length (s), occurrences per second, the length
+/// of one (s) and the onsets (s). A sound object's view shares it with its sound.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Beat<'a> {
+    pub seconds: f32,
+    pub rate: f32,
+    pub hit: f32,
+    pub onsets: &'a [f32],
+}
+
+impl Beat<'_> {
+    /// The time (s) frame `k` of `frames` shows: the middle of its share of the clip.
+    pub fn frame_time(&self, k: usize, frames: usize) -> f32 {
+        (k as f32 + 0.5) * self.seconds / frames.max(1) as f32
+    }
+}
+
 /// Where the object is at one instant.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pose {
@@ -77,12 +94,11 @@ fn hashed(key: u64) -> f32 {
 }
 
 /// The pose at time `t` (s).
-pub fn pose(spec: &ObjectSpec, t: f32) -> Pose {
-    let v = &spec.visual;
+pub fn pose(v: &VisualFacts, beat: &Beat, t: f32) -> Pose {
     let (s, a) = (v.size, v.amplitude);
-    let last = spec.onsets.iter().rev().find(|&&o| o <= t);
+    let last = beat.onsets.iter().rev().find(|&&o| o <= t);
     let tau = last.map_or(f32::INFINITY, |&o| t - o);
-    let t0 = spec.onsets.first().copied().unwrap_or(0.0);
+    let t0 = beat.onsets.first().copied().unwrap_or(0.0);
     let mut p = Pose {
         dx: 0.0,
         dy: 0.0,
@@ -92,7 +108,7 @@ pub fn pose(spec: &ObjectSpec, t: f32) -> Pose {
     };
     match v.motion {
         Motion::Vibrate => {
-            p.dx = 0.3 * a * s * (-tau / spec.hit.max(1e-3)).exp() * (TAU * 45.0 * t).sin()
+            p.dx = 0.3 * a * s * (-tau / beat.hit.max(1e-3)).exp() * (TAU * 45.0 * t).sin()
         }
         Motion::Hop => {
             if tau < 0.3 {
@@ -100,24 +116,24 @@ pub fn pose(spec: &ObjectSpec, t: f32) -> Pose {
             }
         }
         Motion::Swing => {
-            let c = (TAU * spec.rate * (t - t0)).cos();
+            let c = (TAU * beat.rate * (t - t0)).cos();
             p.turn = 0.7 * a * c;
             p.dy = 0.3 * a * s * c;
         }
         Motion::Peck => p.dx = 0.6 * a * s * (-tau / 0.06).exp(),
-        Motion::Fall => p.dy = a * (0.8 + spec.rate / 20.0) * v.height as f32 * t,
+        Motion::Fall => p.dy = a * (0.8 + beat.rate / 20.0) * v.height as f32 * t,
         Motion::Flicker => {
-            let k = (t * spec.rate).floor() as i64 as u64;
+            let k = (t * beat.rate).floor() as i64 as u64;
             let key = v.seed ^ k.wrapping_mul(0x9e37_79b9_7f4a_7c15);
             p.bright = 1.0 + 0.25 * a * hashed(key);
             p.dx = 0.1 * s * hashed(key ^ 1);
             p.dy = 0.1 * s * hashed(key ^ 2);
         }
-        Motion::Bounce => p.dy = -0.9 * a * s * (PI * spec.rate * (t - t0)).sin().abs(),
-        Motion::Sway => p.dx = 0.8 * a * s * (PI * spec.rate * (t - t0)).cos(),
+        Motion::Bounce => p.dy = -0.9 * a * s * (PI * beat.rate * (t - t0)).sin().abs(),
+        Motion::Sway => p.dx = 0.8 * a * s * (PI * beat.rate * (t - t0)).cos(),
         Motion::Pulse => p.scale = 1.0 + 0.4 * a * (-tau / 0.08).exp(),
         Motion::Shake => {
-            if tau < spec.hit {
+            if tau < beat.hit {
                 let ph = (v.seed % 1000) as f32 / 1000.0 * TAU;
                 p.dx = 0.25 * a * s * (TAU * 8.0 * t + ph).sin();
                 p.dy = 0.2 * a * s * (TAU * 11.0 * t + 2.0 * ph).sin();
@@ -155,8 +171,7 @@ pub fn inside(shape: Shape, u: f32, v: f32) -> bool {
 }
 
 /// Drop positions (pixels) of a [`Shape::Drops`] view, at rest.
-fn drops(spec: &ObjectSpec) -> Vec<[f32; 2]> {
-    let v = &spec.visual;
+fn drops(v: &VisualFacts) -> Vec<[f32; 2]> {
     let mut rng = Rng::stream(v.seed, 1);
     (0..DROPS)
         .map(|_| {
@@ -192,10 +207,9 @@ impl Placed {
     }
 }
 
-/// The shapes of `spec` in pose `p`: the object, or each drop (moved down by the pose,
+/// The shapes of the view `v` in pose `p`: the object, or each drop (moved down by the pose,
 /// wrapping round the frame's height).
-fn placed(spec: &ObjectSpec, p: &Pose, drops: &[[f32; 2]]) -> Vec<Placed> {
-    let v = &spec.visual;
+fn placed(v: &VisualFacts, p: &Pose, drops: &[[f32; 2]]) -> Vec<Placed> {
     let r = v.size * p.scale;
     if v.shape == Shape::Drops {
         let span = v.height as f32 + 2.0 * r;
@@ -222,20 +236,19 @@ fn placed(spec: &ObjectSpec, p: &Pose, drops: &[[f32; 2]]) -> Vec<Placed> {
     }]
 }
 
-/// The frames (RGB bytes, row-major) of `spec`.
-pub fn render(spec: &ObjectSpec) -> Vec<Vec<u8>> {
-    let v = &spec.visual;
+/// The frames (RGB bytes, row-major) of the view `v` moving with `beat`.
+pub fn render(v: &VisualFacts, beat: &Beat) -> Vec<Vec<u8>> {
     let (w, h) = (v.width as usize, v.height as usize);
-    let drops = drops(spec);
+    let drops = drops(v);
     let n_sub = (SUPERSAMPLE * SUPERSAMPLE * SUBFRAMES) as f32;
     (0..v.frames)
         .map(|k| {
-            let t = spec.frame_time(k);
+            let t = beat.frame_time(k, v.frames);
             let poses: Vec<(f32, Vec<Placed>)> = (0..SUBFRAMES)
                 .map(|j| {
                     let dt = (j as f32 + 0.5) / SUBFRAMES as f32 - 0.5;
-                    let p = pose(spec, t + dt * SHUTTER);
-                    (p.bright, placed(spec, &p, &drops))
+                    let p = pose(v, beat, t + dt * SHUTTER);
+                    (p.bright, placed(v, &p, &drops))
                 })
                 .collect();
             let mut rng = Rng::stream(v.seed, 2 + k as u64);
