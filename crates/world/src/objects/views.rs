@@ -7,9 +7,12 @@
 //! combinations), so the 10 looks of the sound-object classes are 10 of 1,000 combinations
 //! and no class is taught here: which look belongs to which class is left to the
 //! multiple-choice training. The view is rendered exactly as a sound object's ([`super::view`],
-//! the same colour jitter, size, placement, background, lighting and noise), moving with a
-//! regular rhythm of 1–6 occurrences per second; the geometry (clip length, frames, size) is
-//! the sound-object set's.
+//! the same colour jitter, placement, background, lighting and noise; the size from a sound
+//! object's up to 2.5 times larger), moving with a regular rhythm of 1–6 occurrences per second;
+//! the geometry (clip length, frames, frame size) is the sound-object set's. (With the objects'
+//! own sizes only, a tower trained from random initialisation through the language model
+//! stayed near chance after 4,000 steps: colour 16 %, shape 12 %, motion 12 % of test views
+//! named; the larger sizes were added for that reason.)
 //!
 //! Manifest lines: task `views`, the frame folder as the video, the prompt [`PROMPT`], the
 //! caption as the target. Our design, like the rest of the world.
@@ -32,6 +35,9 @@ pub const PROMPT: &str = "What do you see, and how does it move?";
 /// Range of the rhythm (occurrences per second) and of one occurrence's length (s).
 const RATE: (f32, f32) = (1.0, 6.0);
 const HIT: (f32, f32) = (0.05, 0.4);
+/// Range of the object's size, in multiples of a sound object's (drawn uniformly): from the
+/// objects' own size up to the frame's, so that shape and colour also fill whole patches.
+const SCALE: (f32, f32) = (1.0, 2.5);
 
 /// One captioned view and every fact it was rendered from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +92,7 @@ impl ViewSpec {
         let mut rhythm = Rng::new(rng.next_u64());
         let mut look = Rng::new(rng.next_u64());
         let rate = dsp::uni(&mut rhythm, RATE.0, RATE.1);
+        let scale = dsp::uni(&mut look, SCALE.0, SCALE.1);
         let hit = dsp::uni(&mut rhythm, HIT.0, HIT.1);
         let onsets = draw_onsets(&mut rhythm, Timing::Regular, rate, geometry.seconds);
         let visual = VisualFacts::draw(
@@ -96,7 +103,7 @@ impl ViewSpec {
                 colour: rgb,
                 motion,
             },
-            1.0,
+            scale,
             geometry,
         );
         Self {
