@@ -26,6 +26,7 @@ const SIDE_FILES: &[&str] = &[
     "vocab.json",
     "merges.txt",
     "preprocessor_config.json",
+    "video_preprocessor_config.json",
     "processor_config.json",
     "chat_template.json",
     "chat_template.jinja",

@@ -399,7 +399,12 @@ fn a_visual_model_trains_resumes_and_exports() {
     assert!(moved("visual.merger.mlp.0.weight") > 0.0);
     assert_eq!(moved("visual.blocks.0.attn.qkv.weight"), 0.0);
     assert!(moved("model.layers.0.self_attn.q_proj.weight") > 0.0);
-    for f in ["preprocessor_config.json", "tokenizer.json", "config.json"] {
+    for f in [
+        "preprocessor_config.json",
+        "video_preprocessor_config.json",
+        "tokenizer.json",
+        "config.json",
+    ] {
         assert!(
             run.join("merged").join(f).is_file(),
             "merged model lacks {f}"
