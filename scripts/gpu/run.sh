@@ -31,6 +31,10 @@ dirs = {os.path.dirname(p) for r in roots for p in glob.glob(os.path.join(r, "**
 print(":".join(sorted(dirs)))
 PY
 )
+# The driver's libcuda.so.1: where the loader finds it, else the usual mounts.
+for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu; do
+  [ -e "$d/libcuda.so.1" ] && libs="$libs:$d"
+done
 export LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 {
   echo "commit (packed): $(cat "$PACK/commit" 2>/dev/null || echo unknown), tree: $(git rev-parse HEAD 2>/dev/null || echo unknown)"
