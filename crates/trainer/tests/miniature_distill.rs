@@ -39,7 +39,8 @@ fn the_distillation_miniature_runs_end_to_end() {
             "per_class": {"train": 4, "valid": 2, "test": 2},
             "seconds": 1.0, "frames": 2, "width": 56, "height": 56,
             "options": 10, "pair_cue": 0.2
-        }
+        },
+        "views": {"train": 8, "valid": 0, "test": 3}
     });
     std::fs::write(&world_config, cfg.to_string()).unwrap();
     let (r, w) = (d.join("xmodal"), d.join("world"));
@@ -49,6 +50,7 @@ fn the_distillation_miniature_runs_end_to_end() {
         .env("R", &r)
         .env("W", &w)
         .env("WORLD_CONFIG", &world_config)
+        .env("PRETRAIN_STEPS", "2")
         .env("BASE_STEPS", "4")
         .env("RUN_STEPS", "4")
         .output()
@@ -65,6 +67,19 @@ fn the_distillation_miniature_runs_end_to_end() {
         task.contains("options = 12") && task.contains("order = \"fixed\""),
         "{task}"
     );
+    // The visual base was pretrained on the views' captions first, tower and merger included.
+    let pre = std::fs::read_to_string(r.join("visual_pretrain.toml")).unwrap();
+    assert!(
+        pre.contains("task = \"views\"") && pre.contains("train_encoder = true"),
+        "{pre}"
+    );
+    assert!(r.join("visual_pretrain/merged/config.json").is_file());
+    assert!(
+        stdout.contains("visual pretraining on 3 test views: colour "),
+        "{stdout}"
+    );
+    let base = std::fs::read_to_string(r.join("visual_base.toml")).unwrap();
+    assert!(base.contains("visual_pretrain/merged"), "{base}");
     // Both bases, evaluated per class on validation and test, in their own modality.
     for (base, cond) in [("audio_base", "audio"), ("visual_base", "visual")] {
         assert!(r.join(base).join("merged/config.json").is_file());
