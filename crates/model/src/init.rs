@@ -90,8 +90,8 @@ pub struct TextSpec {
     #[serde(default = "default_max_pos")]
     pub max_position_embeddings: usize,
     /// Pad the vocabulary (embedding and head rows) to this size, as real checkpoints are
-    /// (Qwen2-Audio-7B: 156032 rows for 151,6xx tokens); the tokenizer's size when absent or
-    /// smaller.
+    /// (Qwen2-Audio-7B: 156,032 rows, more than its tokenizer has); the tokenizer's size when
+    /// absent or smaller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vocab_size: Option<usize>,
 }
