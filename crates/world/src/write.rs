@@ -11,7 +11,7 @@
 //! ROOT/objects/task.toml                               sound objects: the multiple-choice task
 //! ROOT/views/<split>/view-<split>-NNNNN/frame_KKK.png  captioned views (visual pretraining)
 //! ROOT/<task>_<split>.jsonl                            manifests: ac, acc, adc, vsc, ser, mic, mgc, objects, views
-//! ROOT/facts/<what>_<split>.jsonl                      generation facts (scenes, events, pairs, probes, objects)
+//! ROOT/facts/<what>_<split>.jsonl                      generation facts (scenes, events, pairs, probes, objects, views)
 //! ```
 //! Manifest media paths are relative to ROOT (the manifests' directory).
 
@@ -139,7 +139,7 @@ pub fn build(cfg: &WorldConfig, root: &Path) -> Result<Written> {
         }
         if let Some(counts) = &cfg.views {
             let geometry = cfg.objects.clone().unwrap_or_default();
-            let lines = views(&w, cfg.seed, &geometry, split, counts.get(split))?;
+            let lines = captioned_views(&w, cfg.seed, &geometry, split, counts.get(split))?;
             put(
                 views::TASK_NAME,
                 w.manifest(views::TASK_NAME, split, &lines)?,
@@ -218,7 +218,7 @@ fn write_frames(w: &Writer, dir: &Path, frames: &[Vec<u8>], width: u32, height: 
 /// Renders `count` captioned views of `split` (a folder of PNG frames each), writes their
 /// facts, and returns their manifest lines (the frame folder as the video, the question, the
 /// caption as the target).
-fn views(
+fn captioned_views(
     w: &Writer,
     seed: u64,
     geometry: &ObjectsConfig,
