@@ -204,7 +204,7 @@ def peft_child(a, model_dir, manifest, attn, gc, out):
     if gc:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.train()
-    for n, p in model.named_parameters():  # LoRA weights and optimizer state in f32, like ours
+    for p in model.parameters():  # LoRA weights and optimizer state in f32, like ours
         if p.requires_grad:
             p.data = p.data.float()
     params = [p for p in model.parameters() if p.requires_grad]

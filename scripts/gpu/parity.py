@@ -139,12 +139,12 @@ def train(a, out):
     trainer = os.path.join(a.bin, "trainer")
     model = os.path.join(TINY, "model")
 
-    def go(name, device, dtype, steps=4, ckpt=True, stop=None):
+    def go(name, device, dtype, ckpt=True, stop=None):
         cfg = os.path.join(out, name + ".toml")
         run_dir = os.path.join(out, name)
         train_config(cfg, model, manifest, run_dir, device, dtype, 4, ckpt)
         cmd = [trainer, "--config", cfg] + (["--stop-at-step", str(stop)] if stop else [])
-        run(cmd, os.path.join(out, name + f".{stop or steps}.log"))
+        run(cmd, os.path.join(out, name + f".{stop or 4}.log"))
         return run_dir
 
     for d in ("cpu", "dev", "dev_nock", "dev_resumed", "dev_bf16"):

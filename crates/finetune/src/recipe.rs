@@ -162,9 +162,7 @@ pub(crate) fn setup_in<'a>(
                     .into(),
             })
         }
-        Weights::Random => {
-            model::checkpoint::without_weights(std::path::Path::new(&cfg.model.source))?
-        }
+        Weights::Random => model::checkpoint::without_weights(Path::new(&cfg.model.source))?,
     };
     let tr = params::load(cfg, &files, &device)?;
     let vars = tr.named_vars();
